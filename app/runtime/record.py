@@ -1,0 +1,79 @@
+"""The durable record of one machine: the value stored under its address in the table.
+
+Everything that must survive a crash lives here, so that a restarted worker rebuilds it from
+the table's changelog: the machine's state, the running transition with its journal, the queue
+of waiting calls, the source offset last applied (for deduplication) and the results not yet
+known to be delivered (the outbox).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.wire import Call, Result
+
+JournalEntry = dict[str, Any]
+"""One durable step: ``kind`` (``sleep``/``step``), ``name``, ``done`` and, by kind,
+``wakeAt`` (epoch seconds) or ``result``/``error``."""
+
+
+@dataclass(slots=True)
+class Running:
+    """The transition in progress on a machine."""
+
+    call: Call
+    journal: list[JournalEntry] = field(default_factory=list)
+    attempt: int = 0
+    retryAt: float | None = None  # set while waiting to retry after a failure
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    """A result published while applying the source record at ``offset``."""
+
+    offset: int
+    result: Result
+
+
+@dataclass(slots=True)
+class MachineRecord:
+    """State, running transition, queue and delivery bookkeeping of one machine."""
+
+    state: dict[str, Any] = field(default_factory=dict)
+    offset: int = -1
+    partition: int | None = None
+    running: Running | None = None
+    queue: list[Call] = field(default_factory=list)
+    outbox: list[OutboxEntry] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object stored in the table."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> MachineRecord:
+        """Rebuild a record read from the table (``None`` means a machine never seen)."""
+        if not data:
+            return cls()
+        running = data.get("running")
+        return cls(
+            state=data.get("state", {}),
+            offset=data.get("offset", -1),
+            partition=data.get("partition"),
+            running=_running_from_dict(running) if running else None,
+            queue=[Call(**call) for call in data.get("queue", [])],
+            outbox=[
+                OutboxEntry(entry["offset"], Result(**entry["result"]))
+                for entry in data.get("outbox", [])
+            ],
+        )
+
+
+def _running_from_dict(data: dict[str, Any]) -> Running:
+    return Running(
+        call=Call(**data["call"]),
+        journal=data.get("journal", []),
+        attempt=data.get("attempt", 0),
+        retryAt=data.get("retryAt"),
+    )

@@ -1,0 +1,93 @@
+"""The Faust application: topics, the machines table and the agent that applies commands.
+
+Run it with ``faust -A app worker -l info``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+
+from app import machines as _definitions  # noqa: F401 - registers the machine types
+from app.runtime.engine import RetryPolicy
+from app.runtime.host import MachineHost
+from app.runtime.scheduler import Scheduler
+from app.settings import get_settings
+from app.wire import Command, Result, to_dict
+
+log = logging.getLogger(__name__)
+settings = get_settings()
+
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+    store="memory://",  # rebuilt from the changelog at start: no local state to disagree with it
+    key_serializer="raw",
+    value_serializer="json",
+    processing_guarantee="at_least_once",
+    topic_partitions=settings.partitions,
+    topic_disable_leader=True,
+    table_standby_replicas=0,
+    broker_session_timeout=settings.session_timeout_seconds,
+    broker_heartbeat_interval=1.0,
+    producer_acks=-1,
+    consumer_auto_offset_reset="earliest",
+    web_enabled=False,
+)
+
+commands = app.topic(settings.commands_topic, partitions=settings.partitions, internal=True)
+results = app.topic(settings.results_topic, partitions=settings.partitions, internal=True)
+machines = app.Table("machines", default=None, partitions=settings.partitions)
+
+
+async def _send_command(address: str, partition: int, command: Command) -> None:
+    await commands.send(key=address.encode(), value=to_dict(command), partition=partition)
+
+
+async def _publish_result(result: Result, on_delivered: Any) -> None:
+    await results.send(
+        key=result.invocationId.encode(),
+        value=to_dict(result),
+        callback=lambda _message: on_delivered(),
+    )
+
+
+policy = RetryPolicy(
+    settings.handler_max_attempts, settings.retry_initial_seconds, settings.retry_max_seconds
+)
+host = MachineHost(machines, _publish_result, Scheduler(_send_command, policy), policy)
+
+
+def _text(key: bytes | str) -> str:
+    return key.decode() if isinstance(key, bytes) else key
+
+
+@app.agent(commands)
+async def apply_commands(stream: faust.StreamT) -> None:
+    """Apply each command, in partition order, to its machine's record."""
+    async for event in stream.events():
+        message = event.message
+        try:
+            await host.handle(_text(event.key), message.partition, message.offset, event.value)
+        except Exception:
+            # An exception escaping an agent would skip the event silently; say it loudly.
+            log.exception("failed to apply %s/%s", message.partition, message.offset)
+
+
+@machines.on_recover
+async def rearm_suspended_transitions() -> None:
+    """After a restart or rebalance, restart the timers and steps of running transitions."""
+    owned = {
+        tp.partition
+        for tp in app.assignor.assigned_actives()
+        if tp.topic == commands.get_topic_name()
+    }
+    armed = host.rearm(((_text(k), v) for k, v in machines.items()), owned)
+    log.info("recovered %d machines, %d running transitions re-armed", len(machines), armed)
+
+
+@app.on_partitions_revoked.connect
+async def forget_revoked(app: faust.App, revoked: set[Any], **_: Any) -> None:
+    host.revoke({tp.partition for tp in revoked if tp.topic == commands.get_topic_name()})

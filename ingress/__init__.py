@@ -1,0 +1,1 @@
+"""The HTTP ingress: turns calls into commands on Kafka and waits for their results."""

@@ -1,0 +1,99 @@
+"""Receiving results: every ingress reads the whole results topic and settles its own waiters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from app.settings import Settings
+from app.wire import Result, WireError, decode_result
+
+log = logging.getLogger(__name__)
+
+
+class ResultListener:
+    """Tails the results topic from its end and resolves futures by invocation id."""
+
+    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._waiters: dict[str, asyncio.Future[Result]] = {}
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                # Partitions are assigned, not subscribed: the group id is never joined.
+                "group.id": f"csm-ingress-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        self._assign_from_end(settings.results_topic)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="result-listener", daemon=True)
+        self._thread.start()
+
+    def expect(self, invocation_id: str) -> asyncio.Future[Result]:
+        """A future for the result of ``invocation_id``; register it before publishing."""
+        future = self._loop.create_future()
+        self._waiters[invocation_id] = future
+        return future
+
+    def forget(self, invocation_id: str) -> None:
+        """Stop waiting for ``invocation_id``."""
+        self._waiters.pop(invocation_id, None)
+
+    @property
+    def pending(self) -> int:
+        """How many calls are waiting for a result."""
+        return len(self._waiters)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        self._consumer.close()
+
+    def _assign_from_end(self, topic: str, timeout: float = 15.0) -> None:
+        # Explicit end offsets, resolved now: a result produced after start-up is never missed.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                metadata = self._consumer.list_topics(topic, timeout=timeout)
+                assignment = [
+                    TopicPartition(topic, partition, self._end_offset(topic, partition))
+                    for partition in sorted(metadata.topics[topic].partitions)
+                ]
+                break
+            except KafkaException:
+                # A topic created a moment ago may not have a leader yet.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self._consumer.assign(assignment)
+
+    def _end_offset(self, topic: str, partition: int) -> int:
+        _low, high = self._consumer.get_watermark_offsets(
+            TopicPartition(topic, partition), timeout=5
+        )
+        return high
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            for message in self._consumer.consume(num_messages=500, timeout=0.1):
+                if message.error():
+                    log.warning("results topic: %s", message.error())
+                    continue
+                try:
+                    result = decode_result(message.value())
+                except WireError as exc:
+                    log.error("%s", exc)
+                    continue
+                self._loop.call_soon_threadsafe(self._settle, result)
+
+    def _settle(self, result: Result) -> None:
+        future = self._waiters.pop(result.invocationId, None)
+        if future is not None and not future.done():
+            future.set_result(result)
