@@ -34,7 +34,6 @@ app = faust.App(
     broker_heartbeat_interval=1.0,
     producer_acks=-1,
     consumer_auto_offset_reset="earliest",
-    web_enabled=False,
 )
 
 commands = app.topic(settings.commands_topic, partitions=settings.partitions, internal=True)

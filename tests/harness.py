@@ -1,0 +1,232 @@
+"""Processes for the integration tests: a real Kafka broker, workers and ingresses.
+
+Every process is started in its own session and is killed when the test that started it ends,
+and at interpreter exit as a last resort, so that a failing test leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+_children: set[subprocess.Popen[bytes]] = set()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1
+) -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Process:
+    """A child process with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = env
+        self.log_path = log_dir / f"{name}.log"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Process:
+        with self.log_path.open("ab") as log:
+            log.write(f"\n===== start {time.strftime('%X')}: {' '.join(self.args)}\n".encode())
+            log.flush()
+            self.popen = subprocess.Popen(
+                self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        _children.add(self.popen)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill9(self) -> None:
+        """``kill -9`` the process (and its process group)."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Terminate gracefully, then kill."""
+        if not self.running:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)  # type: ignore[union-attr]
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: int) -> None:
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+        if sig == signal.SIGKILL:
+            self.popen.wait()
+            _children.discard(self.popen)
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for child in list(_children):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+
+
+class Broker:
+    """A single-node KRaft broker started with ``kafka/kafkactl``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_DATA_DIR": str(data_dir),
+        }
+        self._data_dir = data_dir
+
+    def start(self) -> Broker:
+        subprocess.run([ROOT / "kafka" / "kafkactl", "start"], env=self.env, check=True)
+        pid = int((self._data_dir / "kafka.pid").read_text())
+        atexit.register(lambda: _kill_quietly(pid))
+        return self
+
+    def stop(self) -> None:
+        subprocess.run([ROOT / "kafka" / "kafkactl", "stop"], env=self.env, check=False)
+
+
+def _kill_quietly(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+class Stack:
+    """A worker (or a supervised one) and an ingress on their own topics and consumer group."""
+
+    def __init__(self, broker: Broker, log_dir: Path, **settings: str | float) -> None:
+        name = f"t{uuid.uuid4().hex[:8]}"
+        self.ingress_port = free_port()
+        self.settings = {
+            "app_id": name,
+            "commands_topic": f"{name}-commands",
+            "results_topic": f"{name}-results",
+            "partitions": 4,
+            "work_seconds": 0.5,
+            "session_timeout_seconds": 6,
+            "call_timeout_seconds": 60,
+            **settings,
+        }
+        self.env = {
+            **os.environ,
+            "CSM_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "CSM_INGRESS_PORT": str(self.ingress_port),
+            **{f"CSM_{key.upper()}": str(value) for key, value in self.settings.items()},
+        }
+        self.url = f"http://127.0.0.1:{self.ingress_port}"
+        self.log_dir = log_dir
+        self.worker = Process(
+            f"{name}-worker",
+            [
+                str(VENV_BIN / "faust"),
+                "--datadir",
+                str(log_dir / f"{name}-data"),
+                "-A",
+                "app",
+                "worker",
+                "-l",
+                "info",
+                "--web-port",
+                str(free_port()),
+                "--web-host",
+                "127.0.0.1",
+            ],
+            self.env,
+            log_dir,
+        )
+        self.ingress = Process(
+            f"{name}-ingress", [sys.executable, "-m", "ingress"], self.env, log_dir
+        )
+
+    def supervise_worker(self) -> None:
+        """Run the worker under ``bin/supervise`` (restarted whenever it exits)."""
+        self.worker.args = [str(ROOT / "bin" / "supervise"), *self.worker.args]
+
+    def start(self) -> Stack:
+        self.ingress.start()
+        self.worker.start()
+        wait_for(self._ingress_healthy, 60, "the ingress to answer")
+        self.wait_worker_ready()
+        return self
+
+    def wait_worker_ready(self, after: int = 0, timeout: float = 60) -> None:
+        """Wait until the worker logged readiness more than ``after`` times in total."""
+        wait_for(
+            lambda: self.worker.log().count("[^Worker]: Ready") > after,
+            timeout,
+            f"{self.worker.name} to be ready",
+        )
+
+    def stop(self) -> None:
+        self.ingress.stop()
+        self.worker.stop()
+
+    def _ingress_healthy(self) -> bool:
+        if not self.ingress.running:
+            raise RuntimeError(f"the ingress exited:\n{self.ingress.log()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.ingress_port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+
+async def call(
+    session: aiohttp.ClientSession,
+    stack: Stack,
+    machine: str,
+    key: str,
+    handler: str,
+    body: str = "",
+) -> tuple[int, object, dict[str, str]]:
+    """POST a call like the README's curl lines; return (status, JSON body, headers)."""
+    async with session.post(
+        f"{stack.url}/{machine}/{key}/{handler}",
+        data=body,
+        headers={"content-type": "application/json"},
+    ) as response:
+        return response.status, await response.json(), dict(response.headers)

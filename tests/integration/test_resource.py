@@ -1,0 +1,106 @@
+"""The reference ``resource`` machine end to end: ingress -> Kafka -> worker -> Kafka -> ingress."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.harness import Stack, call
+
+pytestmark = pytest.mark.integration
+
+
+async def test_state_table_of_the_reference_machine(http, stack: Stack, key: str) -> None:
+    expected = [
+        ("tearDown", f"{key} is not yet UP"),  # never seen
+        ("setUp", f"{key} is now UP"),
+        ("setUp", f"{key} is already UP"),
+        ("tearDown", f"{key} is now DOWN"),
+        ("tearDown", f"{key} is not yet UP"),  # DOWN
+        ("setUp", f"{key} is now UP"),  # from DOWN
+    ]
+    invocation_ids = set()
+    for handler, body in expected:
+        status, output, headers = await call(http, stack, "resource", key, handler)
+        assert (status, output) == (200, body)
+        assert headers["Content-Type"].startswith("application/json")
+        invocation_ids.add(headers["X-Invocation-Id"])
+    assert len(invocation_ids) == len(expected)
+
+
+async def test_transition_takes_its_durable_sleep(http, stack: Stack, key: str) -> None:
+    started = time.monotonic()
+    assert (await call(http, stack, "resource", key, "setUp"))[1] == f"{key} is now UP"
+    assert time.monotonic() - started >= stack.settings["work_seconds"]
+    started = time.monotonic()
+    assert (await call(http, stack, "resource", key, "setUp"))[1] == f"{key} is already UP"
+    assert time.monotonic() - started < stack.settings["work_seconds"]
+
+
+async def test_readme_demo_with_curl(stack: Stack, key: str) -> None:
+    """The README's concurrent curl lines: per key, outcomes follow arrival order."""
+    a, b = f"{key}-a", f"{key}-b"
+    calls = [(a, "setUp"), (a, "tearDown"), (b, "setUp"), (b, "setUp"), (b, "tearDown")]
+    processes = []
+    for machine_key, handler in calls:
+        processes.append(
+            await asyncio.create_subprocess_exec(
+                "curl",
+                "-s",
+                f"{stack.url}/resource/{machine_key}/{handler}",
+                "-H",
+                "content-type: application/json",
+                "-d",
+                "",
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
+        await asyncio.sleep(0.1)  # a known arrival order, as typed by hand
+    outputs = [(await process.communicate())[0].decode() for process in processes]
+    assert outputs == [
+        f'"{a} is now UP"',
+        f'"{a} is now DOWN"',
+        f'"{b} is now UP"',
+        f'"{b} is already UP"',
+        f'"{b} is now DOWN"',
+    ]
+
+
+async def test_calls_for_one_machine_run_one_at_a_time_in_order(
+    http, stack: Stack, key: str
+) -> None:
+    handlers = ["setUp", "tearDown", "tearDown", "setUp", "setUp", "tearDown"]
+    tasks = []
+    for handler in handlers:
+        tasks.append(asyncio.create_task(call(http, stack, "resource", key, handler)))
+        await asyncio.sleep(0.05)
+    outputs = [output for _status, output, _headers in await asyncio.gather(*tasks)]
+    assert outputs == [
+        f"{key} is now UP",
+        f"{key} is now DOWN",
+        f"{key} is not yet UP",
+        f"{key} is now UP",
+        f"{key} is already UP",
+        f"{key} is now DOWN",
+    ]
+
+
+async def test_unknown_machine_or_handler_is_404(http, stack: Stack, key: str) -> None:
+    status, body, _ = await call(http, stack, "nosuchmachine", key, "setUp")
+    assert status == 404 and "nosuchmachine" in body["message"]
+    status, body, _ = await call(http, stack, "resource", key, "explode")
+    assert status == 404 and "explode" in body["message"]
+
+
+async def test_malformed_json_is_400_and_changes_nothing(http, stack: Stack, key: str) -> None:
+    status, body, _ = await call(http, stack, "resource", key, "setUp", body="{not json")
+    assert status == 400 and "JSON" in body["message"]
+    assert (await call(http, stack, "resource", key, "tearDown"))[1] == f"{key} is not yet UP"
+
+
+async def test_wrong_method_is_405(http, stack: Stack, key: str) -> None:
+    async with http.get(f"{stack.url}/resource/{key}/setUp") as response:
+        assert response.status == 405
+        assert "message" in await response.json()
