@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     session_timeout_seconds: float = Field(
         10.0, gt=0, description="Consumer group session timeout of a worker"
     )
+    worker_instance_id: str | None = Field(
+        None,
+        description="Static group membership id of a worker: a restarted worker with the same "
+        "id takes its partitions back at once instead of after the session timeout",
+    )
     handler_max_attempts: int = Field(
         5, ge=1, description="Attempts of a handler that raises an unexpected error"
     )

@@ -32,6 +32,7 @@ app = faust.App(
     table_standby_replicas=0,
     broker_session_timeout=settings.session_timeout_seconds,
     broker_heartbeat_interval=1.0,
+    consumer_group_instance_id=settings.worker_instance_id,
     producer_acks=-1,
     consumer_auto_offset_reset="earliest",
 )

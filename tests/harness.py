@@ -148,6 +148,7 @@ class Stack:
             "partitions": 4,
             "work_seconds": 0.5,
             "session_timeout_seconds": 6,
+            "worker_instance_id": f"{name}-worker",
             "call_timeout_seconds": 60,
             **settings,
         }
