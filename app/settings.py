@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,10 @@ class Settings(BaseSettings):
     work_seconds: float = Field(5.0, ge=0, description="Durable sleep of a resource transition")
     crash_probability: float = Field(
         0.0, ge=0, le=1, description="Chance that a resource transition kills its worker"
+    )
+
+    payment_ledger: Path | None = Field(
+        None, description="File where the order example's payment stand-in appends movements"
     )
 
     session_timeout_seconds: float = Field(

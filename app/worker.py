@@ -6,6 +6,7 @@ Run it with ``faust -A app worker -l info``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import faust
@@ -37,9 +38,39 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
 )
 
-commands = app.topic(settings.commands_topic, partitions=settings.partitions, internal=True)
+# Keys are plain strings on every topic (``resource/a``), readable with kafka-console-consumer.
+commands = app.topic(
+    settings.commands_topic,
+    partitions=settings.partitions,
+    internal=True,
+    key_type=str,
+    key_serializer="raw",
+)
 results = app.topic(settings.results_topic, partitions=settings.partitions, internal=True)
-machines = app.Table("machines", default=None, partitions=settings.partitions)
+# bytes keys are written raw, so changelog keys read as plain ``resource/a`` too.
+machines = app.Table("machines", default=None, partitions=settings.partitions, key_type=bytes)
+
+
+class Utf8Keys(MutableMapping[str, Any]):
+    """A view of a bytes-keyed table with ``str`` keys."""
+
+    def __init__(self, table: MutableMapping[bytes, Any]) -> None:
+        self._table = table
+
+    def __getitem__(self, key: str) -> Any:
+        return self._table[key.encode()]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._table[key.encode()] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._table[key.encode()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.decode() for key in self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
 
 
 async def _send_command(address: str, partition: int, command: Command) -> None:
@@ -57,11 +88,7 @@ async def _publish_result(result: Result, on_delivered: Any) -> None:
 policy = RetryPolicy(
     settings.handler_max_attempts, settings.retry_initial_seconds, settings.retry_max_seconds
 )
-host = MachineHost(machines, _publish_result, Scheduler(_send_command, policy), policy)
-
-
-def _text(key: bytes | str) -> str:
-    return key.decode() if isinstance(key, bytes) else key
+host = MachineHost(Utf8Keys(machines), _publish_result, Scheduler(_send_command, policy), policy)
 
 
 @app.agent(commands)
@@ -70,7 +97,7 @@ async def apply_commands(stream: faust.StreamT) -> None:
     async for event in stream.events():
         message = event.message
         try:
-            await host.handle(_text(event.key), message.partition, message.offset, event.value)
+            await host.handle(event.key, message.partition, message.offset, event.value)
         except Exception:
             # An exception escaping an agent would skip the event silently; say it loudly.
             log.exception("failed to apply %s/%s", message.partition, message.offset)
@@ -84,7 +111,7 @@ async def rearm_suspended_transitions() -> None:
         for tp in app.assignor.assigned_actives()
         if tp.topic == commands.get_topic_name()
     }
-    armed = host.rearm(((_text(k), v) for k, v in machines.items()), owned)
+    armed = host.rearm(machines.values(), owned)
     log.info("recovered %d machines, %d running transitions re-armed", len(machines), armed)
 
 

@@ -231,3 +231,46 @@ async def call(
         headers={"content-type": "application/json"},
     ) as response:
         return response.status, await response.json(), dict(response.headers)
+
+
+def read_topic(
+    bootstrap: str, topic: str, timeout: float = 30.0
+) -> list[tuple[str, dict, int, int]]:
+    """Every record of ``topic`` as (key, JSON value, partition, offset), in partition order."""
+    import json
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {}
+        assignment = []
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high > low:
+                ends[partition] = high
+                assignment.append(TopicPartition(topic, partition, low))
+        consumer.assign(assignment)
+        records = []
+        deadline = time.monotonic() + timeout
+        while ends:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end")
+            for message in consumer.consume(500, timeout=0.5):
+                if message.error():
+                    continue
+                partition, offset = message.partition(), message.offset()
+                value = json.loads(message.value()) if message.value() is not None else None
+                records.append((message.key().decode(), value, partition, offset))
+                if offset + 1 >= ends.get(partition, 0):
+                    ends.pop(partition, None)
+        return sorted(records, key=lambda record: (record[2], record[3]))
+    finally:
+        consumer.close()

@@ -66,11 +66,11 @@ class MachineHost:
         await self._publish_all(partition, new_entries)
         self._scheduler.arm(partition, effects)
 
-    def rearm(self, items: Iterable[tuple[str, Any]], partitions: set[int]) -> int:
-        """Re-arm the timers and steps of stored records in ``partitions`` (after recovery)."""
+    def rearm(self, stored: Iterable[Any], partitions: set[int]) -> int:
+        """Re-arm the timers and steps of the stored records of ``partitions`` (after recovery)."""
         now = self._clock()
         armed = 0
-        for _address, value in items:
+        for value in stored:
             record = MachineRecord.from_dict(value)
             if record.running is None or record.partition not in partitions:
                 continue

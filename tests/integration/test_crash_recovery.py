@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.harness import call
+from tests.harness import call, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -32,3 +32,48 @@ async def test_transition_interrupted_mid_sleep_completes_after_restart(
     status, output, _ = await pending
     assert (status, output) == (200, f"{key} is now UP")
     assert (await call(http, stack, "resource", key, "setUp"))[1] == f"{key} is already UP"
+
+
+async def test_completed_steps_are_not_redone_after_kill_9(
+    http, stack_factory, key, tmp_path
+) -> None:
+    ledger = tmp_path / "payments.jsonl"
+    stack = stack_factory(work_seconds=3, payment_ledger=str(ledger)).start()
+    status, placed, _ = await call(http, stack, "order", key, "place", body='{"amount": 42}')
+    assert (status, placed["status"]) == (200, "PLACED")
+    paying = asyncio.create_task(call(http, stack, "order", key, "pay"))
+    # Kill once the charge step is done and the transition sleeps until settlement.
+    await asyncio.to_thread(wait_for, ledger.exists, 20, "the charge to be recorded")
+    await asyncio.sleep(0.5)
+    stack.worker.kill9()
+    stack.worker.start()
+    status, paid, _ = await paying
+    assert (status, paid["status"]) == (200, "PAID")
+    charges = [line for line in ledger.read_text().splitlines() if '"charge"' in line]
+    assert len(charges) == 1, charges
+    assert paid["receipt"] in charges[0]
+
+
+async def test_crash_variant_demo_gives_the_expected_answers(http, stack_factory, key) -> None:
+    """Transitions kill the worker with probability 0.4; a supervisor restarts it."""
+    stack = stack_factory(work_seconds=0.5, crash_probability=0.4)
+    stack.supervise_worker()
+    stack.start()
+    for round_ in range(5):  # until the crash point has fired at least once
+        a, b = f"{key}-{round_}-a", f"{key}-{round_}-b"
+        calls = [(a, "setUp"), (a, "tearDown"), (b, "setUp"), (b, "setUp"), (b, "tearDown")]
+        tasks = []
+        for machine_key, handler in calls:
+            tasks.append(asyncio.create_task(call(http, stack, "resource", machine_key, handler)))
+            await asyncio.sleep(0.1)
+        outputs = [output for _status, output, _headers in await asyncio.gather(*tasks)]
+        assert outputs == [
+            f"{a} is now UP",
+            f"{a} is now DOWN",
+            f"{b} is now UP",
+            f"{b} is already UP",
+            f"{b} is now DOWN",
+        ]
+        if "crash point: killing the worker" in stack.worker.log():
+            break
+    assert "restarting" in stack.worker.log(), "the crash point never fired"
