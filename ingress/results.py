@@ -82,7 +82,11 @@ class ResultListener:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            for message in self._consumer.consume(num_messages=500, timeout=0.1):
+            first = self._consumer.poll(0.1)  # returns as soon as a result arrives
+            if first is None:
+                continue
+            # consume() waits for a full batch or its timeout, so only drain what is there.
+            for message in [first, *self._consumer.consume(num_messages=500, timeout=0)]:
                 if message.error():
                     log.warning("results topic: %s", message.error())
                     continue
