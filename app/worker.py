@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from app import machines as _definitions  # noqa: F401 - registers the machine types
+from app.faust_tuning import PromptApp
 from app.runtime.engine import RetryPolicy
 from app.runtime.host import MachineHost
 from app.runtime.scheduler import Scheduler
@@ -21,7 +22,7 @@ from app.wire import Command, Result, to_dict
 log = logging.getLogger(__name__)
 settings = get_settings()
 
-app = faust.App(
+app = PromptApp(
     settings.app_id,
     broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
     store="memory://",  # rebuilt from the changelog at start: no local state to disagree with it

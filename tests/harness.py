@@ -89,6 +89,18 @@ class Process:
         except subprocess.TimeoutExpired:
             self._signal(signal.SIGKILL)
 
+    def kill9_supervised_child(self) -> None:
+        """``kill -9`` the command that ``bin/supervise`` runs, leaving the supervisor alive."""
+        assert self.popen is not None
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.popen.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        if not children:
+            raise RuntimeError(f"{self.name}: the supervisor has no child to kill")
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+
     def _signal(self, sig: int) -> None:
         if self.popen is None:
             return
