@@ -104,3 +104,14 @@ async def test_wrong_method_is_405(http, stack: Stack, key: str) -> None:
     async with http.get(f"{stack.url}/resource/{key}/setUp") as response:
         assert response.status == 405
         assert "message" in await response.json()
+
+
+async def test_a_key_over_the_limit_is_400(http, stack: Stack) -> None:
+    status, body, _ = await call(http, stack, "resource", "k" * 257, "setUp")
+    assert status == 400 and "key" in body["message"]
+
+
+async def test_a_body_over_the_limit_is_413(http, stack: Stack, key: str) -> None:
+    status, body, _ = await call(http, stack, "resource", key, "setUp", body=" " * 70_000)
+    assert status == 413 and body["message"]
+    assert (await call(http, stack, "resource", key, "tearDown"))[1] == f"{key} is not yet UP"
