@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 JsonValue = Any
@@ -107,8 +107,8 @@ class WireError(ValueError):
 
 
 def to_dict(message: Command | Result) -> dict[str, Any]:
-    """The JSON object of a command or result."""
-    return asdict(message)
+    """The JSON object of a command or result (its fields, in declaration order)."""
+    return {name: getattr(message, name) for name in message.__slots__}
 
 
 def encode(message: Command | Result) -> bytes:

@@ -107,7 +107,7 @@ def pending_effects(record: MachineRecord, now: float) -> Effects:
     handler = find_handler(call.machine, call.handler)
     if handler is None:
         return effects
-    journal = [dict(entry) for entry in running.journal]
+    journal = list(running.journal)  # replay may append; the record stays as stored
     outcome = replay(handler, call, record.state, journal, now)
     if isinstance(outcome, Suspension) and outcome.entry < len(running.journal):
         _request(call, journal, outcome, effects)

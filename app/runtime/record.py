@@ -8,10 +8,10 @@ known to be delivered (the outbox).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from app.wire import Call, Result
+from app.wire import Call, Result, to_dict
 
 JournalEntry = dict[str, Any]
 """One durable step: ``kind`` (``sleep``/``step``), ``name``, ``done`` and, by kind,
@@ -49,7 +49,24 @@ class MachineRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object stored in the table."""
-        return asdict(self)
+        running = self.running
+        return {
+            "state": self.state,
+            "offset": self.offset,
+            "partition": self.partition,
+            "running": None
+            if running is None
+            else {
+                "call": to_dict(running.call),
+                "journal": running.journal,
+                "attempt": running.attempt,
+                "retryAt": running.retryAt,
+            },
+            "queue": [to_dict(call) for call in self.queue],
+            "outbox": [
+                {"offset": entry.offset, "result": to_dict(entry.result)} for entry in self.outbox
+            ],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MachineRecord:
@@ -73,7 +90,8 @@ class MachineRecord:
 def _running_from_dict(data: dict[str, Any]) -> Running:
     return Running(
         call=Call(**data["call"]),
-        journal=data.get("journal", []),
+        # Copies: the engine updates the journal in place, the table's value must not change.
+        journal=[dict(entry) for entry in data.get("journal", [])],
         attempt=data.get("attempt", 0),
         retryAt=data.get("retryAt"),
     )
