@@ -86,18 +86,20 @@ class ResultListener:
             if first is None:
                 continue
             # consume() waits for a full batch or its timeout, so only drain what is there.
+            results = []
             for message in [first, *self._consumer.consume(num_messages=500, timeout=0)]:
                 if message.error():
                     log.warning("results topic: %s", message.error())
                     continue
                 try:
-                    result = decode_result(message.value())
+                    results.append(decode_result(message.value()))
                 except WireError as exc:
                     log.error("%s", exc)
-                    continue
-                self._loop.call_soon_threadsafe(self._settle, result)
+            if results:
+                self._loop.call_soon_threadsafe(self._settle, results)  # one wake-up per batch
 
-    def _settle(self, result: Result) -> None:
-        future = self._waiters.pop(result.invocationId, None)
-        if future is not None and not future.done():
-            future.set_result(result)
+    def _settle(self, results: list[Result]) -> None:
+        for result in results:
+            future = self._waiters.pop(result.invocationId, None)
+            if future is not None and not future.done():
+                future.set_result(result)

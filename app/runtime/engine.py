@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.runtime.context import StepFunction
 from app.runtime.errors import NonDeterministicHandler
@@ -120,17 +121,7 @@ def _advance(record: MachineRecord, now: float, policy: RetryPolicy, effects: Ef
         call = running.call
         handler = find_handler(call.machine, call.handler)
         if handler is None:
-            _finish(
-                record,
-                effects,
-                Result(
-                    call.invocationId,
-                    call.address,
-                    call.handler,
-                    404,
-                    error=f"unknown handler {call.machine}/{call.handler}",
-                ),
-            )
+            _finish(record, effects, 404, error=f"unknown handler {call.machine}/{call.handler}")
             continue
         outcome = replay(handler, call, record.state, running.journal, now)
         match outcome:
@@ -139,44 +130,15 @@ def _advance(record: MachineRecord, now: float, policy: RetryPolicy, effects: Ef
                 return
             case Completed(output=output, state=state):
                 record.state = state
-                _finish(
-                    record,
-                    effects,
-                    Result(call.invocationId, call.address, call.handler, 200, output=output),
-                )
+                _finish(record, effects, 200, output=output)
             case Refused(rejection=rejection):
-                log.info(
-                    "%s %s %s rejected: %s",
-                    call.address,
-                    call.handler,
-                    call.invocationId,
-                    rejection.message,
-                )
-                _finish(
-                    record,
-                    effects,
-                    Result(
-                        call.invocationId,
-                        call.address,
-                        call.handler,
-                        rejection.status,
-                        error=rejection.message,
-                    ),
-                )
+                log.info("%s %s %s rejected: %s", call.address, call.handler,
+                         call.invocationId, rejection.message)  # fmt: skip
+                _finish(record, effects, rejection.status, error=rejection.message)
             case Crashed(error=error):
                 if _retry(running, error, now, policy, effects):
                     return
-                _finish(
-                    record,
-                    effects,
-                    Result(
-                        call.invocationId,
-                        call.address,
-                        call.handler,
-                        500,
-                        error=f"handler failed: {error!r}",
-                    ),
-                )
+                _finish(record, effects, 500, error=f"handler failed: {error!r}")
 
 
 def _retry(
@@ -218,16 +180,19 @@ def _start(record: MachineRecord, call: Call) -> None:
     record.running = Running(call)
 
 
-def _finish(record: MachineRecord, effects: Effects, result: Result) -> None:
-    """End the running transition with ``result`` and start the next queued call."""
-    log.info(
-        "transition ends: %s %s %s -> %s %s",
-        result.address,
-        result.handler,
-        result.invocationId,
-        result.status,
-        result.output if result.ok else result.error,
-    )
+def _finish(
+    record: MachineRecord,
+    effects: Effects,
+    status: int,
+    output: Any = None,
+    error: str | None = None,
+) -> None:
+    """End the running transition with a result and start the next queued call."""
+    assert record.running is not None
+    call = record.running.call
+    result = Result(call.invocationId, call.address, call.handler, status, output, error)
+    log.info("transition ends: %s %s %s -> %s %s", call.address, call.handler,
+             call.invocationId, status, output if error is None else error)  # fmt: skip
     effects.results.append(result)
     record.running = None
     if record.queue:

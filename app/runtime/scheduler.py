@@ -44,12 +44,6 @@ class Scheduler:
             if ident not in self._armed:
                 self._armed[ident] = asyncio.create_task(self._run_step(partition, step))
 
-    def cancel_all(self) -> None:
-        """Forget every armed timer and step (their commands get re-derived after recovery)."""
-        for armed in self._armed.values():
-            armed.cancel()
-        self._armed.clear()
-
     def _fire(self, partition: int, timer: TimerRequest) -> None:
         self._armed[(timer.invocation_id, timer.entry)] = asyncio.create_task(
             self._deliver(partition, timer.address, Wakeup(timer.invocation_id, timer.entry))
