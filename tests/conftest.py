@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,6 +11,25 @@ import aiohttp
 import pytest
 
 from tests.harness import Broker, Stack
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the test item, so fixtures can tell that a test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def show_logs_if_failed(request: pytest.FixtureRequest, stacks: list[Stack]) -> None:
+    """Print the end of the worker and ingress logs of a failed test (CI keeps stderr)."""
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    for stack in stacks:
+        for process in (stack.worker, stack.ingress):
+            tail = "\n".join(process.log().splitlines()[-80:])
+            sys.stderr.write(f"\n----- last lines of {process.log_path} -----\n{tail}\n")
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +57,15 @@ def stack(broker: Broker, log_dir: Path) -> Iterator[Stack]:
         stack.stop()
 
 
+@pytest.fixture(autouse=True)
+def logs_of_the_shared_stack_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "stack" in request.fixturenames:
+        show_logs_if_failed(request, [request.getfixturevalue("stack")])
+
+
 @pytest.fixture
-def stack_factory(broker: Broker, log_dir: Path) -> Iterator:
+def stack_factory(broker: Broker, log_dir: Path, request: pytest.FixtureRequest) -> Iterator:
     """Build stacks with their own settings; all are stopped when the test ends."""
     stacks: list[Stack] = []
 
@@ -50,6 +77,7 @@ def stack_factory(broker: Broker, log_dir: Path) -> Iterator:
     try:
         yield build
     finally:
+        show_logs_if_failed(request, stacks)
         for stack in stacks:
             stack.stop()
 
