@@ -5,11 +5,13 @@ Run it with ``faust -A app worker -l info``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import faust
+import uvloop
 
 from app import machines as _definitions  # noqa: F401 - registers the machine types
 from app.faust_tuning import PromptApp
@@ -21,6 +23,9 @@ from app.wire import Command, Result, to_dict
 
 log = logging.getLogger(__name__)
 settings = get_settings()
+
+# uvloop makes the worker's per-message work markedly cheaper; faust creates its loops later.
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 app = PromptApp(
     settings.app_id,

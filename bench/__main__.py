@@ -43,6 +43,12 @@ async def head_of_line(broker: Broker, logs: Path, machines: int = 200) -> None:
     stack = Stack(broker, logs, partitions=8, work_seconds=5).start()
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            # 200 clients with a keep-alive connection each, as a backend's clients would have.
+            async def connect() -> None:
+                async with http.get(f"{stack.url}/health") as response:
+                    await response.read()
+
+            await asyncio.gather(*(connect() for _ in range(machines)))
             started = time.monotonic()
 
             async def timed(n: int) -> float:
