@@ -42,6 +42,15 @@ def wait_for(
         time.sleep(interval)
 
 
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class Process:
     """A child process with its output in a log file."""
 
@@ -221,11 +230,7 @@ class Stack:
     def _ingress_healthy(self) -> bool:
         if not self.ingress.running:
             raise RuntimeError(f"the ingress exited:\n{self.ingress.log()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.ingress_port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return port_open(self.ingress_port)
 
 
 async def call(
