@@ -71,10 +71,11 @@ class MachineHost:
         now = self._clock()
         armed = 0
         for value in stored:
-            record = MachineRecord.from_dict(value)
-            if record.running is None or record.partition not in partitions:
+            # Most machines are idle: skip them before paying for a full parse.
+            if not value or not value.get("running") or value.get("partition") not in partitions:
                 continue
-            self._scheduler.arm(record.partition, pending_effects(record, now))
+            record = MachineRecord.from_dict(value)
+            self._scheduler.arm(value["partition"], pending_effects(record, now))
             armed += 1
         return armed
 

@@ -53,7 +53,12 @@ class Scheduler:
         policy = self._step_policy
         for attempt in range(1, policy.max_attempts + 1):
             try:
-                result = step.function()
+                # A plain function runs in a thread: a blocking side effect must not stall the
+                # worker's loop (and with it every other machine).
+                if inspect.iscoroutinefunction(step.function):
+                    result = await step.function()
+                else:
+                    result = await asyncio.to_thread(step.function)
                 if inspect.isawaitable(result):
                     result = await result
                 done = StepDone(step.invocation_id, step.entry, result=result)

@@ -70,3 +70,26 @@ async def test_a_malformed_command_is_skipped() -> None:
     published = Published()
     await host_with(table, published).handle("resource/a", 0, 1, {"type": "nonsense"})
     assert table == {} and published.results == []
+
+
+class ArmedTimers:
+    """Records what the host asks to arm, instead of arming it."""
+
+    def __init__(self) -> None:
+        self.armed: list[tuple[int, list[int]]] = []
+
+    def arm(self, partition: int, effects) -> None:
+        self.armed.append((partition, [timer.entry for timer in effects.timers]))
+
+
+async def test_rearm_restarts_the_timers_of_running_transitions_in_owned_partitions() -> None:
+    table: dict = {}
+    timers = ArmedTimers()
+    host = MachineHost(table, Published(), timers, POLICY, Clock())
+    await host.handle("resource/a", 0, 1, to_dict(make_call("a", "setUp")))  # sleeping
+    await host.handle("resource/b", 1, 1, to_dict(make_call("b", "setUp")))  # sleeping
+    await host.handle("resource/c", 0, 2, to_dict(make_call("c", "tearDown")))  # idle
+    timers.armed.clear()
+
+    assert host.rearm(table.values(), {0}) == 1
+    assert timers.armed == [(0, [0])]
