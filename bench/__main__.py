@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-from confluent_kafka import Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from app.wire import Call, encode, new_invocation_id
 from bench.load import closed_loop
@@ -140,8 +140,6 @@ def _produce_set_ups(stack: Stack, machines: int) -> None:
 
 
 def _topic_size(stack: Stack, topic: str) -> int:
-    from confluent_kafka import Consumer
-
     consumer = Consumer(
         {"bootstrap.servers": stack.env["CSM_BOOTSTRAP_SERVERS"], "group.id": "bench-size"}
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+from confluent_kafka import Consumer, TopicPartition
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -254,10 +256,6 @@ def read_topic(
     bootstrap: str, topic: str, timeout: float = 30.0
 ) -> list[tuple[str, dict, int, int]]:
     """Every record of ``topic`` as (key, JSON value, partition, offset), in partition order."""
-    import json
-
-    from confluent_kafka import Consumer, TopicPartition
-
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
