@@ -6,6 +6,7 @@ and at interpreter exit as a last resort, so that a failing test leaves nothing 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import json
@@ -289,3 +290,15 @@ def read_topic(
         return sorted(records, key=lambda record: (record[2], record[3]))
     finally:
         consumer.close()
+
+
+async def outputs_in_sending_order(
+    session: aiohttp.ClientSession, stack: Stack, calls: list[tuple[str, str]], gap: float
+) -> list[object]:
+    """Send ``resource`` calls (key, handler) ``gap`` seconds apart without waiting for their
+    answers, so that they arrive in this order; return the answers in the same order."""
+    pending = []
+    for key, handler in calls:
+        pending.append(asyncio.create_task(call(session, stack, "resource", key, handler)))
+        await asyncio.sleep(gap)
+    return [output for _status, output, _headers in await asyncio.gather(*pending)]

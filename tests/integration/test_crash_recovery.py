@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.harness import call, wait_for
+from tests.harness import call, outputs_in_sending_order, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -62,12 +62,7 @@ async def test_crash_variant_demo_gives_the_expected_answers(http, stack_factory
     for round_ in range(5):  # until the crash point has fired at least once
         a, b = f"{key}-{round_}-a", f"{key}-{round_}-b"
         calls = [(a, "setUp"), (a, "tearDown"), (b, "setUp"), (b, "setUp"), (b, "tearDown")]
-        tasks = []
-        for machine_key, handler in calls:
-            tasks.append(asyncio.create_task(call(http, stack, "resource", machine_key, handler)))
-            await asyncio.sleep(0.1)
-        outputs = [output for _status, output, _headers in await asyncio.gather(*tasks)]
-        assert outputs == [
+        assert await outputs_in_sending_order(http, stack, calls, gap=0.1) == [
             f"{a} is now UP",
             f"{a} is now DOWN",
             f"{b} is now UP",

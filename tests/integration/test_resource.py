@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.harness import Stack, call
+from tests.harness import Stack, call, outputs_in_sending_order
 
 pytestmark = pytest.mark.integration
 
@@ -72,12 +72,8 @@ async def test_calls_for_one_machine_run_one_at_a_time_in_order(
     http, stack: Stack, key: str
 ) -> None:
     handlers = ["setUp", "tearDown", "tearDown", "setUp", "setUp", "tearDown"]
-    tasks = []
-    for handler in handlers:
-        tasks.append(asyncio.create_task(call(http, stack, "resource", key, handler)))
-        await asyncio.sleep(0.05)
-    outputs = [output for _status, output, _headers in await asyncio.gather(*tasks)]
-    assert outputs == [
+    calls = [(key, handler) for handler in handlers]
+    assert await outputs_in_sending_order(http, stack, calls, gap=0.05) == [
         f"{key} is now UP",
         f"{key} is now DOWN",
         f"{key} is not yet UP",
