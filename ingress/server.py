@@ -30,10 +30,14 @@ results_key = web.AppKey("results", ResultListener)
 class ApiError(Exception):
     """An error answered as ``{"message": ...}`` with an HTTP status."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, message: str, invocation_id: str | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"message": message, **extra}
+        self.body: dict[str, Any] = {"message": message}
+        self.headers: dict[str, str] = {}
+        if invocation_id is not None:
+            self.body["invocationId"] = invocation_id
+            self.headers[INVOCATION_HEADER] = invocation_id
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -68,7 +72,7 @@ async def json_errors(
     try:
         return await handler(request)
     except ApiError as error:
-        return web.json_response(error.body, status=error.status)
+        return web.json_response(error.body, status=error.status, headers=error.headers)
     except web.HTTPException as error:
         if error.status < 400:
             raise
@@ -102,7 +106,7 @@ async def call(request: web.Request) -> web.Response:
             504,
             f"no result within {settings.call_timeout_seconds:g}s; the call is accepted "
             "and will still complete",
-            invocationId=command.invocationId,
+            invocation_id=command.invocationId,
         ) from None
     return _result_response(result)
 

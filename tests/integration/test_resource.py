@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.harness import Stack, call, outputs_in_sending_order
+from tests.harness import Stack, call, outputs_in_sending_order, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -111,3 +111,12 @@ async def test_a_body_over_the_limit_is_413(http, stack: Stack, key: str) -> Non
     status, body, _ = await call(http, stack, "resource", key, "setUp", body=" " * 70_000)
     assert status == 413 and body["message"]
     assert (await call(http, stack, "resource", key, "tearDown"))[1] == f"{key} is not yet UP"
+
+
+async def test_a_call_over_the_timeout_is_504_and_still_completes(http, stack_factory, key) -> None:
+    stack = stack_factory(work_seconds=3, call_timeout_seconds=1).start()
+    status, body, headers = await call(http, stack, "resource", key, "setUp")
+    assert status == 504 and body["invocationId"] == headers["X-Invocation-Id"]
+    ended = f"transition ends: resource/{key} setUp {body['invocationId']}"
+    await asyncio.to_thread(wait_for, lambda: ended in stack.worker.log(), 10, "the transition")
+    assert (await call(http, stack, "resource", key, "setUp"))[1] == f"{key} is already UP"
