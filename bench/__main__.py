@@ -30,18 +30,14 @@ from tests.harness import Broker, Stack, call, wait_for
 
 
 async def throughput(broker: Broker, logs: Path, seconds: float) -> None:
-    stack = Stack(broker, logs, partitions=8, work_seconds=0).start()
-    try:
+    with Stack(broker, logs, partitions=8, work_seconds=0) as stack:
         for clients in (1, 64):
             report = await closed_loop(stack.url, clients, seconds)
             print(f"throughput  {report.line()}", flush=True)
-    finally:
-        stack.stop()
 
 
 async def head_of_line(broker: Broker, logs: Path, machines: int = 200) -> None:
-    stack = Stack(broker, logs, partitions=8, work_seconds=5).start()
-    try:
+    with Stack(broker, logs, partitions=8, work_seconds=5) as stack:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
             # 200 clients with a keep-alive connection each, as a backend's clients would have.
             async def connect() -> None:
@@ -63,16 +59,13 @@ async def head_of_line(broker: Broker, logs: Path, machines: int = 200) -> None:
             f"median {statistics.median(durations):.2f} s)",
             flush=True,
         )
-    finally:
-        stack.stop()
 
 
 async def recovery(broker: Broker, logs: Path, rounds: int = 5) -> None:
     stack = Stack(broker, logs, partitions=8, work_seconds=0)
     stack.supervise_worker()
-    stack.start()
     timings = []
-    try:
+    with stack:
         async with aiohttp.ClientSession() as http:
             for round_ in range(rounds):
                 await call(http, stack, "resource", f"rec-{round_}", "tearDown")  # warm
@@ -81,19 +74,16 @@ async def recovery(broker: Broker, logs: Path, rounds: int = 5) -> None:
                 _status, output, _ = await call(http, stack, "resource", f"rec-{round_}", "setUp")
                 assert output == f"rec-{round_} is now UP", output
                 timings.append(time.monotonic() - killed)
-                await asyncio.sleep(1)
+                await asyncio.sleep(1)  # pacing: each kill hits a worker that has been serving
         print(
             f"recovery  kill -9 -> next completed transition ({rounds} rounds, supervised): "
             f"median {statistics.median(timings):.2f} s, max {max(timings):.2f} s",
             flush=True,
         )
-    finally:
-        stack.stop()
 
 
 async def restart_large(broker: Broker, logs: Path, machines: int = 100_000) -> None:
-    stack = Stack(broker, logs, partitions=8, work_seconds=0).start()
-    try:
+    with Stack(broker, logs, partitions=8, work_seconds=0) as stack:
         loaded = time.monotonic()
         _produce_set_ups(stack, machines)
         results = stack.settings["results_topic"]
@@ -115,8 +105,6 @@ async def restart_large(broker: Broker, logs: Path, machines: int = 100_000) -> 
             f"{time.monotonic() - restarted:.2f} s",
             flush=True,
         )
-    finally:
-        stack.stop()
 
 
 def _produce_set_ups(stack: Stack, machines: int) -> None:

@@ -27,7 +27,7 @@ def show_logs_if_failed(request: pytest.FixtureRequest, stacks: list[Stack]) -> 
     if report is None or not report.failed:
         return
     for stack in stacks:
-        for process in (stack.worker, stack.ingress):
+        for process in stack.processes:
             tail = "\n".join(process.log().splitlines()[-80:])
             sys.stderr.write(f"\n----- last lines of {process.log_path} -----\n{tail}\n")
 

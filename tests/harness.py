@@ -206,6 +206,48 @@ class Stack:
         self.ingress = Process(
             f"{name}-ingress", [sys.executable, "-m", "ingress"], self.env, log_dir
         )
+        self._extras: list[Process] = []
+
+    @property
+    def processes(self) -> list[Process]:
+        """Every process of this stack, extra workers and ingresses included."""
+        return [self.worker, self.ingress, *self._extras]
+
+    def add_worker(self) -> Process:
+        """Start another worker in the same group (own web port, data dir and instance id)."""
+        args = list(self.worker.args)
+        args[args.index("--web-port") + 1] = str(free_port())
+        args[args.index("--datadir") + 1] += f"-{len(self._extras) + 2}"
+        instance = f"{self.env['CSM_WORKER_INSTANCE_ID']}-{len(self._extras) + 2}"
+        return self._start_extra(self.worker, args, {"CSM_WORKER_INSTANCE_ID": instance})
+
+    def add_ingress(self) -> str:
+        """Start another ingress on its own port; return its URL once it accepts connections."""
+        port = free_port()
+        self._start_extra(self.ingress, self.ingress.args, {"CSM_INGRESS_PORT": str(port)})
+        wait_for(lambda: port_open(port), 60, "the additional ingress")
+        return f"http://127.0.0.1:{port}"
+
+    def _start_extra(self, like: Process, args: list[str], env: dict[str, str]) -> Process:
+        name = f"{like.name}-{len(self._extras) + 2}"
+        process = Process(name, args, {**self.env, **env}, self.log_dir)
+        self._extras.append(process)
+        return process.start()
+
+    def stored_record(self, address: str) -> dict | None:
+        """The machine's latest record in the table's changelog (what a restart recovers)."""
+        changelog = f"{self.settings['app_id']}-machines-changelog"
+        records = read_topic(self.env["CSM_BOOTSTRAP_SERVERS"], changelog)
+        return next((value for key, value, _p, _o in reversed(records) if key == address), None)
+
+    def wait_until_stored(self, address: str, condition: Callable[[dict], bool], what: str) -> None:
+        """Wait until the machine's stored record satisfies ``condition``."""
+        wait_for(
+            lambda: (record := self.stored_record(address)) is not None and condition(record),
+            30,
+            what,
+            interval=0.2,
+        )
 
     def supervise_worker(self) -> None:
         """Run the worker under ``bin/supervise`` (restarted whenever it exits)."""
@@ -227,8 +269,14 @@ class Stack:
         )
 
     def stop(self) -> None:
-        self.ingress.stop()
-        self.worker.stop()
+        for process in self.processes:
+            process.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def _ingress_healthy(self) -> bool:
         if not self.ingress.running:

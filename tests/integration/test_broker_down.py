@@ -13,15 +13,13 @@ pytestmark = pytest.mark.integration
 
 async def test_broker_down_gives_a_prompt_503(http, tmp_path, log_dir, key) -> None:
     broker = Broker(tmp_path / "kafka").start()
-    stack = Stack(broker, log_dir, produce_timeout_seconds=3)
     try:
-        stack.start()
-        assert (await call(http, stack, "resource", key, "tearDown"))[0] == 200
-        broker.stop()
-        started = time.monotonic()
-        status, body, _ = await call(http, stack, "resource", key, "setUp")
-        assert status == 503 and "Kafka" in body["message"]
-        assert time.monotonic() - started < 10
+        with Stack(broker, log_dir, produce_timeout_seconds=3) as stack:
+            assert (await call(http, stack, "resource", key, "tearDown"))[0] == 200
+            broker.stop()
+            started = time.monotonic()
+            status, body, _ = await call(http, stack, "resource", key, "setUp")
+            assert status == 503 and "Kafka" in body["message"]
+            assert time.monotonic() - started < 10
     finally:
-        stack.stop()
         broker.stop()

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
-from tests.harness import call, outputs_in_sending_order, wait_for
+from tests.harness import call, outputs_in_sending_order
 
 pytestmark = pytest.mark.integration
+
+
+def sleeping_in(name: str) -> Callable[[dict], bool]:
+    """Whether a stored record's running transition waits in the durable sleep ``name``."""
+
+    def check(record: dict) -> bool:
+        journal = (record.get("running") or {}).get("journal", [])
+        return any(e["kind"] == "sleep" and e["name"] == name and not e["done"] for e in journal)
+
+    return check
 
 
 async def test_state_survives_kill_9(http, stack_factory, key) -> None:
@@ -25,7 +36,9 @@ async def test_transition_interrupted_mid_sleep_completes_after_restart(
 ) -> None:
     stack = stack_factory(work_seconds=3).start()
     pending = asyncio.create_task(call(http, stack, "resource", key, "setUp"))
-    await asyncio.sleep(1.5)  # inside the durable sleep
+    await asyncio.to_thread(
+        stack.wait_until_stored, f"resource/{key}", sleeping_in("work"), "the durable sleep"
+    )
     stack.worker.kill9()
     assert not pending.done()
     stack.worker.start()
@@ -42,9 +55,10 @@ async def test_completed_steps_are_not_redone_after_kill_9(
     status, placed, _ = await call(http, stack, "order", key, "place", body='{"amount": 42}')
     assert (status, placed["status"]) == (200, "PLACED")
     paying = asyncio.create_task(call(http, stack, "order", key, "pay"))
-    # Kill once the charge step is done and the transition sleeps until settlement.
-    await asyncio.to_thread(wait_for, ledger.exists, 20, "the charge to be recorded")
-    await asyncio.sleep(0.5)
+    # Kill once the charge step is journaled and the transition sleeps until settlement.
+    await asyncio.to_thread(
+        stack.wait_until_stored, f"order/{key}", sleeping_in("settle"), "the settlement sleep"
+    )
     stack.worker.kill9()
     stack.worker.start()
     status, paid, _ = await paying
