@@ -42,6 +42,23 @@ class Settings(BaseSettings):
     )
     retry_initial_seconds: float = Field(0.1, gt=0, description="First retry backoff")
     retry_max_seconds: float = Field(10.0, gt=0, description="Longest retry backoff")
+    max_queue_length: int = Field(
+        1000,
+        ge=0,
+        description="Calls a machine may hold waiting (queued or delayed) besides the running "
+        "one; a call beyond it is refused with 429",
+    )
+    result_retention_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="How long the result of a call without idempotency key stays available "
+        "to GET /invocations/{id}",
+    )
+    idempotency_retention_seconds: float = Field(
+        86_400.0,
+        ge=0,
+        description="How long a call with an Idempotency-Key is remembered (and its result kept)",
+    )
 
     ingress_host: str = Field("127.0.0.1", description="Address the ingress listens on")
     ingress_port: int = Field(8080, description="Port the ingress listens on")
@@ -51,7 +68,12 @@ class Settings(BaseSettings):
     produce_timeout_seconds: float = Field(
         5.0, gt=0, description="How long the ingress tries to hand a command to Kafka"
     )
-    max_key_length: int = Field(256, ge=1, description="Longest machine key accepted")
+    max_key_length: int = Field(
+        256, ge=1, description="Longest machine key, and longest Idempotency-Key, accepted"
+    )
+    max_delay_seconds: float = Field(
+        30 * 86_400.0, ge=0, description="Longest ?delay= accepted by /send"
+    )
     max_body_bytes: int = Field(64 * 1024, ge=0, description="Largest call body accepted")
 
 

@@ -6,18 +6,31 @@ Commands are keyed by machine address (``resource/a``), results by invocation id
 Commands topic, ``type`` tells the kind:
 
 * ``call``      - a client called a handler: ``invocationId``, ``machine``, ``key``,
-                  ``handler``, ``input`` (any JSON value, ``null`` for an empty body).
+                  ``handler``, ``input`` (any JSON value, ``null`` for an empty body),
+                  ``idempotencyKey`` (or ``null``) and ``notBefore`` (epoch seconds before
+                  which it must not start, ``null`` to run as soon as it is its turn).
 * ``wakeup``    - a durable timer of a running transition is due: ``invocationId``, ``entry``
                   (journal index, ``-1`` for a retry after a failure).
 * ``step-done`` - a side-effecting step finished: ``invocationId``, ``entry``, ``result``
                   or ``error``.
+* ``query``     - a read of the machine (``invocationId`` null) or of one of its invocations:
+                  ``queryId``, ``machine``, ``key``, ``invocationId``. Answered in log order
+                  and changes nothing.
 
-Results topic: ``invocationId``, ``address``, ``handler``, ``status`` (HTTP-like code),
-``output`` (on success) or ``error`` (message, on failure).
+Results topic: ``invocationId`` (or the ``queryId`` a query's answer is for), ``address``,
+``handler``, ``status`` (HTTP-like code), ``output`` (on success) or ``error`` (message, on
+failure).
+
+An invocation id names its machine (``inv_<base64url of the address>.<32 hex digits>``), so
+that a lookup by id can be routed to the machine's partition. With an idempotency key the hex
+part is derived from the handler and the key, so a repeated call has the same id.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -28,7 +41,12 @@ JsonValue = Any
 CALL = "call"
 WAKEUP = "wakeup"
 STEP_DONE = "step-done"
+QUERY = "query"
 RETRY_ENTRY = -1
+DELAYED_ENTRY = -2
+"""``Wakeup.entry`` of a delayed call whose time has come."""
+QUERY_HANDLER = "(query)"
+"""``Result.handler`` of a query's answer."""
 
 
 def address_of(machine: str, key: str) -> str:
@@ -36,9 +54,32 @@ def address_of(machine: str, key: str) -> str:
     return f"{machine}/{key}"
 
 
-def new_invocation_id() -> str:
-    """A fresh, unique invocation id."""
-    return "inv_" + uuid.uuid4().hex
+def new_invocation_id(address: str, handler: str = "", idempotency_key: str | None = None) -> str:
+    """An invocation id for a call to ``address``: fresh, or derived from an idempotency key."""
+    if idempotency_key is None:
+        unique = uuid.uuid4().hex
+    else:
+        unique = hashlib.sha256(f"{handler}\n{idempotency_key}".encode()).hexdigest()[:32]
+    encoded = base64.urlsafe_b64encode(address.encode()).rstrip(b"=").decode()
+    return f"inv_{encoded}.{unique}"
+
+
+def address_of_invocation(invocation_id: str) -> str | None:
+    """The machine address named by an invocation id, ``None`` if it is not one."""
+    prefix, _, rest = invocation_id.partition("_")
+    encoded, dot, unique = rest.rpartition(".")
+    if prefix != "inv" or not dot or len(unique) != 32 or not encoded:
+        return None
+    try:
+        address = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return address if "/" in address else None
+
+
+def new_query_id() -> str:
+    """A fresh, unique query id."""
+    return "qry_" + uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +91,24 @@ class Call:
     key: str
     handler: str
     input: JsonValue = None
+    idempotencyKey: str | None = None
+    notBefore: float | None = None
     type: Literal["call"] = CALL
+
+    @property
+    def address(self) -> str:
+        return address_of(self.machine, self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A read of a machine (``invocationId`` is ``None``) or of one of its invocations."""
+
+    queryId: str
+    machine: str
+    key: str
+    invocationId: str | None = None
+    type: Literal["query"] = QUERY
 
     @property
     def address(self) -> str:
@@ -77,12 +135,13 @@ class StepDone:
     type: Literal["step-done"] = STEP_DONE
 
 
-Command = Call | Wakeup | StepDone
+Command = Call | Wakeup | StepDone | Query
 
-_COMMAND_TYPES: dict[str, type[Call] | type[Wakeup] | type[StepDone]] = {
+_COMMAND_TYPES: dict[str, type[Call] | type[Wakeup] | type[StepDone] | type[Query]] = {
     CALL: Call,
     WAKEUP: Wakeup,
     STEP_DONE: StepDone,
+    QUERY: Query,
 }
 
 

@@ -62,6 +62,7 @@ commands = app.topic(
 )
 results = app.topic(settings.results_topic, partitions=settings.partitions, internal=True)
 # bytes keys are written raw, so changelog keys read as plain ``resource/a`` too.
+# Machine records under their address, completed invocations under their id (see completions.py).
 machines = app.Table("machines", default=None, partitions=settings.partitions, key_type=bytes)
 
 
@@ -86,6 +87,10 @@ class Utf8Keys(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._table)
 
+    def items_decoded(self) -> Iterator[tuple[str, Any]]:
+        """All entries, without the per-key lookup of ``items()``."""
+        return ((key.decode(), value) for key, value in self._table.items())
+
 
 async def _send_command(address: str, partition: int, command: Command) -> None:
     await commands.send(key=address.encode(), value=to_dict(command), partition=partition)
@@ -102,7 +107,16 @@ async def _publish_result(result: Result, on_delivered: Any) -> None:
 policy = RetryPolicy(
     settings.handler_max_attempts, settings.retry_initial_seconds, settings.retry_max_seconds
 )
-host = MachineHost(Utf8Keys(machines), _publish_result, Scheduler(_send_command, policy), policy)
+store = Utf8Keys(machines)
+host = MachineHost(
+    store,
+    _publish_result,
+    Scheduler(_send_command, policy),
+    policy,
+    max_waiting=settings.max_queue_length,
+    result_retention=settings.result_retention_seconds,
+    idempotency_retention=settings.idempotency_retention_seconds,
+)
 
 
 @app.agent(commands)
@@ -125,8 +139,14 @@ async def rearm_suspended_transitions() -> None:
         for tp in app.assignor.assigned_actives()
         if tp.topic == commands.get_topic_name()
     }
-    armed = host.rearm(machines.values(), owned)
-    log.info("recovered %d machines, %d running transitions re-armed", len(machines), armed)
+    armed, kept = host.recover(store.items_decoded(), owned)
+    log.info(
+        "recovered %d table entries: %d machines with running or delayed calls re-armed, "
+        "%d completed invocations kept",
+        len(machines),
+        armed,
+        kept,
+    )
 
 
 @app.on_partitions_revoked.connect

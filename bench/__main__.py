@@ -117,7 +117,7 @@ def _produce_set_ups(stack: Stack, machines: int) -> None:
     )
     topic = stack.settings["commands_topic"]
     for n in range(machines):
-        command = Call(new_invocation_id(), "resource", f"large-{n}", "setUp")
+        command = Call(new_invocation_id(f"resource/large-{n}"), "resource", f"large-{n}", "setUp")
         while True:
             try:
                 producer.produce(topic, key=command.address.encode(), value=encode(command))

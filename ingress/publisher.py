@@ -8,7 +8,7 @@ import threading
 from confluent_kafka import KafkaError, Message, Producer
 
 from app.settings import Settings
-from app.wire import Call, encode
+from app.wire import Call, Query, encode
 
 
 class PublishError(Exception):
@@ -16,7 +16,7 @@ class PublishError(Exception):
 
 
 class CommandPublisher:
-    """Produces calls to the commands topic, keyed by machine address."""
+    """Produces calls and queries to the commands topic, keyed by machine address."""
 
     def __init__(self, settings: Settings) -> None:
         self._topic = settings.commands_topic
@@ -35,7 +35,7 @@ class CommandPublisher:
         self._poller = threading.Thread(target=self._poll, name="command-publisher", daemon=True)
         self._poller.start()
 
-    async def publish(self, call: Call) -> None:
+    async def publish(self, command: Call | Query) -> None:
         """Return once Kafka has the command; raise :class:`PublishError` otherwise."""
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()
@@ -45,7 +45,10 @@ class CommandPublisher:
 
         try:
             self._producer.produce(
-                self._topic, key=call.address.encode(), value=encode(call), on_delivery=on_delivery
+                self._topic,
+                key=command.address.encode(),
+                value=encode(command),
+                on_delivery=on_delivery,
             )
         except BufferError as exc:
             raise PublishError("the producer queue is full") from exc

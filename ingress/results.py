@@ -1,4 +1,8 @@
-"""Receiving results: every ingress reads the whole results topic and settles its own waiters."""
+"""Receiving results: every ingress reads the whole results topic and settles its own waiters.
+
+Results are keyed by invocation (or query) id; several waiters may wait for one id, such as a
+call and an attach to it, or two calls with the same idempotency key.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ class ResultListener:
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._waiters: dict[str, asyncio.Future[Result]] = {}
+        self._waiters: dict[str, list[asyncio.Future[Result]]] = {}
         self._consumer = Consumer(
             {
                 "bootstrap.servers": settings.bootstrap_servers,
@@ -36,20 +40,26 @@ class ResultListener:
         self._thread = threading.Thread(target=self._run, name="result-listener", daemon=True)
         self._thread.start()
 
-    def expect(self, invocation_id: str) -> asyncio.Future[Result]:
-        """A future for the result of ``invocation_id``; register it before publishing."""
+    def expect(self, ident: str) -> asyncio.Future[Result]:
+        """A future for the result of ``ident``; register it before publishing the command."""
         future = self._loop.create_future()
-        self._waiters[invocation_id] = future
+        self._waiters.setdefault(ident, []).append(future)
         return future
 
-    def forget(self, invocation_id: str) -> None:
-        """Stop waiting for ``invocation_id``."""
-        self._waiters.pop(invocation_id, None)
+    def forget(self, ident: str, future: asyncio.Future[Result]) -> None:
+        """Stop waiting with ``future`` (done or not) for ``ident``."""
+        waiters = self._waiters.get(ident)
+        if waiters is None:
+            return
+        if future in waiters:
+            waiters.remove(future)
+        if not waiters:
+            del self._waiters[ident]
 
     @property
     def pending(self) -> int:
-        """How many calls are waiting for a result."""
-        return len(self._waiters)
+        """How many requests are waiting for a result."""
+        return sum(len(waiters) for waiters in self._waiters.values())
 
     def close(self) -> None:
         self._stopping.set()
@@ -100,6 +110,6 @@ class ResultListener:
 
     def _settle(self, results: list[Result]) -> None:
         for result in results:
-            future = self._waiters.pop(result.invocationId, None)
-            if future is not None and not future.done():
-                future.set_result(result)
+            for future in self._waiters.pop(result.invocationId, ()):
+                if not future.done():
+                    future.set_result(result)

@@ -16,9 +16,11 @@ from app.runtime.errors import NonDeterministicHandler
 from app.runtime.machine import find_handler
 from app.runtime.record import MachineRecord, Running
 from app.runtime.replay import Completed, Crashed, Refused, Suspension, replay
-from app.wire import RETRY_ENTRY, Call, Command, Result, StepDone, Wakeup
+from app.wire import DELAYED_ENTRY, RETRY_ENTRY, Call, Command, Result, StepDone, Wakeup
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_WAITING = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,21 +60,41 @@ class StepRequest:
 @dataclass(slots=True)
 class Effects:
     results: list[Result] = field(default_factory=list)
+    calls: dict[str, Call] = field(default_factory=dict)
+    """The call each result answers, by invocation id."""
     timers: list[TimerRequest] = field(default_factory=list)
     steps: list[StepRequest] = field(default_factory=list)
 
+    def answer(self, call: Call, status: int, output: Any = None, error: str | None = None) -> None:
+        """End ``call`` with a result."""
+        self.results.append(
+            Result(call.invocationId, call.address, call.handler, status, output, error)
+        )
+        self.calls[call.invocationId] = call
 
-def apply(record: MachineRecord, command: Command, now: float, policy: RetryPolicy) -> Effects:
-    """Apply ``command`` to ``record`` in place and return the effects to carry out."""
+
+def apply(
+    record: MachineRecord,
+    command: Command,
+    now: float,
+    policy: RetryPolicy,
+    max_waiting: int = DEFAULT_MAX_WAITING,
+) -> Effects:
+    """Apply ``command`` to ``record`` in place and return the effects to carry out.
+
+    ``max_waiting`` bounds the calls a machine holds besides the running one (queued and
+    delayed); a call beyond it ends at once with status 429.
+    """
     effects = Effects()
     running = record.running
     match command:
         case Call():
-            if running is None:
-                _start(record, command)
-                _advance(record, now, policy, effects)
-            else:
-                record.queue.append(command)
+            _accept(record, command, now, policy, max_waiting, effects)
+        case Wakeup(invocationId=invocation_id, entry=entry) if entry == DELAYED_ENTRY:
+            due = next((c for c in record.scheduled if c.invocationId == invocation_id), None)
+            if due is not None:
+                record.scheduled.remove(due)
+                _enqueue(record, due, now, policy, effects)
         case Wakeup(invocationId=invocation_id, entry=entry) if _is_current(running, invocation_id):
             assert running is not None
             if entry == RETRY_ENTRY and running.retryAt is not None:
@@ -96,6 +118,12 @@ def apply(record: MachineRecord, command: Command, now: float, policy: RetryPoli
 def pending_effects(record: MachineRecord, now: float) -> Effects:
     """The timers and steps a stored record waits for (to re-arm them after a restart)."""
     effects = Effects()
+    for delayed in record.scheduled:
+        effects.timers.append(
+            TimerRequest(
+                delayed.address, delayed.invocationId, DELAYED_ENTRY, delayed.notBefore or now
+            )
+        )
     running = record.running
     if running is None:
         return effects
@@ -113,6 +141,60 @@ def pending_effects(record: MachineRecord, now: float) -> Effects:
     if isinstance(outcome, Suspension) and outcome.entry < len(running.journal):
         _request(call, journal, outcome, effects)
     return effects
+
+
+def is_known(record: MachineRecord, invocation_id: str) -> bool:
+    """Whether the invocation is running, queued or delayed on this machine."""
+    running = record.running
+    return (
+        (running is not None and running.call.invocationId == invocation_id)
+        or any(call.invocationId == invocation_id for call in record.queue)
+        or any(call.invocationId == invocation_id for call in record.scheduled)
+    )
+
+
+def _accept(
+    record: MachineRecord,
+    call: Call,
+    now: float,
+    policy: RetryPolicy,
+    max_waiting: int,
+    effects: Effects,
+) -> None:
+    """Take a new call: start it, queue it, delay it, or refuse it when the machine is full."""
+    if is_known(record, call.invocationId):
+        # A repeat (same idempotency key) of an accepted call: its one result answers both.
+        log.info("%s %s %s repeated while pending", call.address, call.handler, call.invocationId)
+        return
+    delayed = call.notBefore is not None and call.notBefore > now
+    if (delayed or record.running is not None) and record.waiting >= max_waiting:
+        log.warning("%s %s %s refused: %d calls waiting", call.address, call.handler,
+                    call.invocationId, record.waiting)  # fmt: skip
+        effects.answer(
+            call,
+            429,
+            error=f"machine {call.address} already has {record.waiting} calls waiting "
+            f"(limit {max_waiting}); try again later",
+        )
+    elif delayed:
+        assert call.notBefore is not None
+        log.info("delayed call scheduled: %s %s %s", call.address, call.handler, call.invocationId)
+        record.scheduled.append(call)
+        effects.timers.append(
+            TimerRequest(call.address, call.invocationId, DELAYED_ENTRY, call.notBefore)
+        )
+    else:
+        _enqueue(record, call, now, policy, effects)
+
+
+def _enqueue(
+    record: MachineRecord, call: Call, now: float, policy: RetryPolicy, effects: Effects
+) -> None:
+    if record.running is None:
+        _start(record, call)
+        _advance(record, now, policy, effects)
+    else:
+        record.queue.append(call)
 
 
 def _advance(record: MachineRecord, now: float, policy: RetryPolicy, effects: Effects) -> None:
@@ -190,10 +272,9 @@ def _finish(
     """End the running transition with a result and start the next queued call."""
     assert record.running is not None
     call = record.running.call
-    result = Result(call.invocationId, call.address, call.handler, status, output, error)
     log.info("transition ends: %s %s %s -> %s %s", call.address, call.handler,
              call.invocationId, status, output if error is None else error)  # fmt: skip
-    effects.results.append(result)
+    effects.answer(call, status, output, error)
     record.running = None
     if record.queue:
         _start(record, record.queue.pop(0))

@@ -11,6 +11,11 @@ Handler = Callable[[Context], Awaitable[Any]]
 
 _registry: dict[str, Machine] = {}
 
+INVOCATIONS = "invocations"
+"""Not a machine type: ``/invocations/{id}`` looks up invocations."""
+STATE = "state"
+"""Not a handler name: ``GET /{type}/{key}/state`` reads a machine's state."""
+
 
 class Machine:
     """A type of state machine, served at ``/<name>/<key>/<handler>``.
@@ -23,6 +28,8 @@ class Machine:
     def __init__(self, name: str) -> None:
         if name in _registry:
             raise ValueError(f"machine type {name!r} is defined twice")
+        if name == INVOCATIONS or not name or "/" in name:
+            raise ValueError(f"{name!r} cannot name a machine type")
         self.name = name
         self.handlers: dict[str, Handler] = {}
         _registry[name] = self
@@ -32,6 +39,8 @@ class Machine:
 
         def register(function: Handler) -> Handler:
             wire_name = name or function.__name__
+            if wire_name == STATE or "/" in wire_name:
+                raise ValueError(f"{wire_name!r} cannot name a handler")
             if wire_name in self.handlers:
                 raise ValueError(f"handler {self.name}/{wire_name} is defined twice")
             self.handlers[wire_name] = function

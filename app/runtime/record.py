@@ -2,8 +2,8 @@
 
 Everything that must survive a crash lives here, so that a restarted worker rebuilds it from
 the table's changelog: the machine's state, the running transition with its journal, the queue
-of waiting calls, the source offset last applied (for deduplication) and the results not yet
-known to be delivered (the outbox).
+of waiting calls, the delayed calls whose time has not come, the source offset last applied
+(for deduplication) and the results not yet known to be delivered (the outbox).
 """
 
 from __future__ import annotations
@@ -45,7 +45,13 @@ class MachineRecord:
     partition: int | None = None
     running: Running | None = None
     queue: list[Call] = field(default_factory=list)
+    scheduled: list[Call] = field(default_factory=list)
     outbox: list[OutboxEntry] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> int:
+        """Calls accepted but not started: queued and delayed."""
+        return len(self.queue) + len(self.scheduled)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object stored in the table."""
@@ -63,6 +69,7 @@ class MachineRecord:
                 "retryAt": running.retryAt,
             },
             "queue": [to_dict(call) for call in self.queue],
+            "scheduled": [to_dict(call) for call in self.scheduled],
             "outbox": [
                 {"offset": entry.offset, "result": to_dict(entry.result)} for entry in self.outbox
             ],
@@ -80,6 +87,7 @@ class MachineRecord:
             partition=data.get("partition"),
             running=_running_from_dict(running) if running else None,
             queue=[Call(**call) for call in data.get("queue", [])],
+            scheduled=[Call(**call) for call in data.get("scheduled", [])],
             outbox=[
                 OutboxEntry(entry["offset"], Result(**entry["result"]))
                 for entry in data.get("outbox", [])

@@ -33,7 +33,10 @@ async def test_a_surviving_worker_completes_the_dead_workers_transitions(
     outputs = [output for _status, output, _ in await asyncio.gather(*calls)]
     assert outputs == [f"{m} is now UP" for m in machines]
     # The survivor took over partitions with transitions still sleeping in them.
-    rearmed = [int(n) for n in re.findall(r"(\d+) running transitions re-armed", other.log())]
+    rearmed = [
+        int(n)
+        for n in re.findall(r"(\d+) machines with running or delayed calls re-armed", other.log())
+    ]
     assert max(rearmed) > 0, rearmed
     again = [await call(http, stack, "resource", m, "setUp") for m in machines]
     assert [output for _status, output, _ in again] == [f"{m} is already UP" for m in machines]

@@ -7,7 +7,7 @@ from app.wire import Call, new_invocation_id
 
 
 def make_call(key: str, handler: str, machine: str = "resource", body: object = None) -> Call:
-    return Call(new_invocation_id(), machine, key, handler, body)
+    return Call(new_invocation_id(f"{machine}/{key}"), machine, key, handler, body)
 
 
 class Clock:

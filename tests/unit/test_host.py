@@ -91,5 +91,5 @@ async def test_rearm_restarts_the_timers_of_running_transitions_in_owned_partiti
     await host.handle("resource/c", 0, 2, to_dict(make_call("c", "tearDown")))  # idle
     timers.armed.clear()
 
-    assert host.rearm(table.values(), {0}) == 1
+    assert host.recover(table.items(), {0}) == (1, 1)  # c's result is kept for lookups
     assert timers.armed == [(0, [0])]

@@ -36,6 +36,8 @@ def test_a_call_reads_like_the_readme_says() -> None:
         "key": "a",
         "handler": "setUp",
         "input": None,
+        "idempotencyKey": None,
+        "notBefore": None,
         "type": "call",
     }
 
