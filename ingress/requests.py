@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.runtime.machine import INVOCATIONS, STATE, find_handler, machine_types
+from app.runtime.machine import find_handler, machine_types
 from app.settings import Settings
 from app.wire import address_of_invocation
 from ingress.errors import ApiError
@@ -22,8 +22,6 @@ _DELAY_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 def machine_and_key(request: web.Request, settings: Settings) -> tuple[str, str]:
     """The machine type and key of ``/{machine}/{key}/...``, both checked."""
     machine, key = request.match_info["machine"], request.match_info["key"]
-    if machine == INVOCATIONS and request.method != "GET":
-        raise ApiError(405, "invocations are read with GET", headers={"Allow": "GET"})
     if machine not in machine_types():
         raise ApiError(404, f"unknown machine type {machine!r}")
     if not 0 < len(key) <= settings.max_key_length:
@@ -34,8 +32,6 @@ def machine_and_key(request: web.Request, settings: Settings) -> tuple[str, str]
 def handler_name(request: web.Request, machine: str) -> str:
     """The handler of ``/{machine}/{key}/{handler}``, which must exist."""
     handler = request.match_info["handler"]
-    if handler == STATE:
-        raise ApiError(405, "a machine's state is read with GET", headers={"Allow": "GET"})
     if find_handler(machine, handler) is None:
         raise ApiError(404, f"machine type {machine!r} has no handler {handler!r}")
     return handler

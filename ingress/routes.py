@@ -34,14 +34,25 @@ results_key = web.AppKey("results", ResultListener)
 
 def add_routes(app: web.Application) -> None:
     """Register the API's routes on ``app``."""
-    app.router.add_get("/health", health)
-    app.router.add_get("/openapi.json", openapi)
-    app.router.add_get("/invocations/{invocation_id}", get_invocation)
-    app.router.add_get("/invocations/{invocation_id}/attach", attach_invocation)
-    # [^/]* admits the empty key, so that it is refused with 400 rather than "not found".
-    app.router.add_get("/{machine}/{key:[^/]*}/state", get_state)
+    # Read-only paths first, each answering any other method with 405 itself: otherwise
+    # POST /invocations/x/attach or POST /resource/a/state would reach the call route.
+    for path, handler in (
+        ("/health", health),
+        ("/openapi.json", openapi),
+        ("/invocations/{invocation_id}", get_invocation),
+        ("/invocations/{invocation_id}/attach", attach_invocation),
+        # [^/]* admits the empty key, so that it is refused with 400 rather than "not found".
+        ("/{machine}/{key:[^/]*}/state", get_state),
+    ):
+        resource = app.router.add_resource(path)
+        resource.add_route("GET", handler)
+        resource.add_route("*", _read_only)
     app.router.add_post("/{machine}/{key:[^/]*}/{handler}", call)
     app.router.add_post("/{machine}/{key:[^/]*}/{handler}/send", send)
+
+
+async def _read_only(request: web.Request) -> web.Response:
+    raise ApiError(405, f"{request.method} is not allowed here; use GET", headers={"Allow": "GET"})
 
 
 async def call(request: web.Request) -> web.Response:

@@ -84,6 +84,11 @@ class Process:
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None, f"{self.name} was never started"
+        return self.popen.pid
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -291,13 +296,26 @@ async def call(
     key: str,
     handler: str,
     body: str = "",
+    headers: dict[str, str] | None = None,
+    suffix: str = "",
 ) -> tuple[int, object, dict[str, str]]:
-    """POST a call like the README's curl lines; return (status, JSON body, headers)."""
-    async with session.post(
-        f"{stack.url}/{machine}/{key}/{handler}",
+    """POST a call like the README's curl lines; return (status, JSON body, headers).
+
+    ``suffix`` is appended to the path, e.g. ``/send?delay=1s``."""
+    return await request(
+        session,
+        "POST",
+        f"{stack.url}/{machine}/{key}/{handler}{suffix}",
         data=body,
-        headers={"content-type": "application/json"},
-    ) as response:
+        headers={"content-type": "application/json", **(headers or {})},
+    )
+
+
+async def request(
+    session: aiohttp.ClientSession, method: str, url: str, **kwargs: object
+) -> tuple[int, object, dict[str, str]]:
+    """Any request to the ingress; return (status, JSON body, headers)."""
+    async with session.request(method, url, **kwargs) as response:
         return response.status, await response.json(), dict(response.headers)
 
 
