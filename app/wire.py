@@ -12,7 +12,7 @@ Commands topic, ``type`` tells the kind:
 * ``wakeup``    - a durable timer of a running transition is due: ``invocationId``, ``entry``
                   (journal index, ``-1`` for a retry after a failure).
 * ``step-done`` - a side-effecting step finished: ``invocationId``, ``entry``, ``result``
-                  or ``error``.
+                  or ``error`` (with ``status`` when the step rejected the call).
 * ``query``     - a read of the machine (``invocationId`` null) or of one of its invocations:
                   ``queryId``, ``machine``, ``key``, ``invocationId``. Answered in log order
                   and changes nothing.
@@ -132,6 +132,7 @@ class StepDone:
     entry: int
     result: JsonValue = None
     error: str | None = None
+    status: int | None = None  # set when the step raised Rejected: the call ends with it
     type: Literal["step-done"] = STEP_DONE
 
 

@@ -108,7 +108,9 @@ def apply(
         ):
             assert running is not None
             if _is_pending(running, entry, "step"):
-                running.journal[entry].update(done=True, result=command.result, error=command.error)
+                running.journal[entry].update(
+                    done=True, result=command.result, error=command.error, status=command.status
+                )
                 _advance(record, now, policy, effects)
         case _:
             log.debug("ignoring stale %s", command)

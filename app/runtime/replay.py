@@ -97,6 +97,8 @@ class JournalContext(Context):
             self.pending_function = function
             raise Suspended
         if entry.get("error") is not None:
+            if entry.get("status") is not None:  # the step rejected the call on purpose
+                raise Rejected(entry["error"], status=entry["status"])
             raise Rejected(f"step {name!r} failed: {entry['error']}", status=500)
         return copy.deepcopy(entry.get("result"))
 

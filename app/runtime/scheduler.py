@@ -64,7 +64,9 @@ class Scheduler:
                 done = StepDone(step.invocation_id, step.entry, result=result)
                 break
             except Rejected as rejection:
-                done = StepDone(step.invocation_id, step.entry, error=rejection.message)
+                done = StepDone(
+                    step.invocation_id, step.entry, error=rejection.message, status=rejection.status
+                )
                 break
             except Exception as error:
                 log.warning(

@@ -152,3 +152,12 @@ def test_a_journal_that_no_longer_matches_the_handler_fails_terminally() -> None
     invocation = record.running.call.invocationId
     (result,) = apply(record, StepDone(invocation, 0, result="x"), NOW, POLICY).results
     assert result.status == 500 and "journal entry 0" in result.error
+
+
+def test_a_step_that_rejects_ends_the_call_with_its_status_and_message() -> None:
+    record = MachineRecord()
+    (step,) = apply(record, call("charge"), NOW, POLICY).steps
+    done = StepDone(step.invocation_id, step.entry, error="card declined", status=402)
+    (result,) = apply(record, done, NOW, POLICY).results
+    assert (result.status, result.error) == (402, "card declined")
+    assert record.state == {} and record.running is None

@@ -81,4 +81,4 @@ async def test_a_rejected_step_is_not_retried() -> None:
 
     Scheduler(outbox, POLICY).arm(0, Effects(steps=[StepRequest("o/1", "inv_4", 0, "s", refuse)]))
     await wait_sent(outbox, 1)
-    assert outbox.sent[0][2] == StepDone("inv_4", 0, error="card declined")
+    assert outbox.sent[0][2] == StepDone("inv_4", 0, error="card declined", status=402)

@@ -13,9 +13,11 @@ from app.wire import (
     StepDone,
     Wakeup,
     WireError,
+    address_of_invocation,
     command_from_dict,
     decode_result,
     encode,
+    new_invocation_id,
 )
 
 
@@ -65,3 +67,23 @@ def test_machine_records_round_trip() -> None:
     )
     assert MachineRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
     assert MachineRecord.from_dict(None) == MachineRecord()
+
+
+def test_an_invocation_id_names_its_machine() -> None:
+    fresh = new_invocation_id("resource/a b/ü")
+    assert address_of_invocation(fresh) == "resource/a b/ü"
+    assert fresh != new_invocation_id("resource/a b/ü")
+    keyed = new_invocation_id("resource/a", "setUp", "k-1")
+    assert keyed == new_invocation_id("resource/a", "setUp", "k-1")
+    assert keyed != new_invocation_id("resource/a", "tearDown", "k-1")
+    assert keyed != new_invocation_id("resource/b", "setUp", "k-1")
+    for bad in (
+        "",
+        "inv_",
+        "x",
+        "inv_%%%.0123",
+        keyed[:-1],
+        "qry_" + keyed[4:],
+        "inv_YQ." + "0" * 32,
+    ):
+        assert address_of_invocation(bad) is None, bad
