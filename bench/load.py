@@ -1,4 +1,5 @@
-"""Closed-loop HTTP load: each client calls setUp/tearDown on random machines, one at a time."""
+"""Closed-loop HTTP load: each client calls setUp/tearDown (or reads the state) of random
+machines, one request at a time."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ class LoadReport:
 
     def line(self) -> str:
         return (
-            f"{self.clients:>3} clients: {self.calls_per_second:7.0f} calls/s  "
+            f"{self.clients:>3} clients: {self.calls_per_second:7.0f} requests/s  "
             f"p50 {self.p50_ms:6.1f} ms  p95 {self.p95_ms:6.1f} ms  p99 {self.p99_ms:6.1f} ms  "
-            f"({self.calls} calls, {self.errors} errors, {self.seconds:.0f} s)"
+            f"({self.calls} requests, {self.errors} errors, {self.seconds:.0f} s)"
         )
 
 
@@ -39,9 +40,15 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def closed_loop(
-    url: str, clients: int, seconds: float, machines: int = 1000, warmup: float = 2.0
+    url: str,
+    clients: int,
+    seconds: float,
+    machines: int = 1000,
+    warmup: float = 2.0,
+    reads: bool = False,
 ) -> LoadReport:
-    """Run ``clients`` closed-loop clients for ``seconds`` (after ``warmup``) against ``url``."""
+    """Run ``clients`` closed-loop clients for ``seconds`` (after ``warmup``) against ``url``;
+    with ``reads``, each request is a state read instead of a call."""
     latencies: list[float] = []
     errors = 0
     measuring = False
@@ -53,9 +60,12 @@ async def closed_loop(
             rng = random.Random(seed)
             while time.monotonic() < stop_at:
                 key = f"bench-{rng.randrange(machines)}"
-                handler = rng.choice(("setUp", "tearDown"))
+                handler = "state" if reads else rng.choice(("setUp", "tearDown"))
+                method = "GET" if reads else "POST"
                 started = time.monotonic()
-                async with session.post(f"{url}/resource/{key}/{handler}", data=b"") as response:
+                async with session.request(
+                    method, f"{url}/resource/{key}/{handler}", data=b""
+                ) as response:
                     await response.read()
                     ok = response.status == 200
                 if measuring:
