@@ -1,4 +1,4 @@
-"""With the broker down, a call fails promptly with 503 instead of hanging."""
+"""With the broker down, every request that needs Kafka fails promptly with 503, never hangs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.harness import Broker, Stack, call
+from tests.harness import Broker, Stack, call, request
 
 pytestmark = pytest.mark.integration
 
@@ -15,11 +15,20 @@ async def test_broker_down_gives_a_prompt_503(http, tmp_path, log_dir, key) -> N
     broker = Broker(tmp_path / "kafka").start()
     try:
         with Stack(broker, log_dir, produce_timeout_seconds=3) as stack:
-            assert (await call(http, stack, "resource", key, "tearDown"))[0] == 200
+            status, _, headers = await call(http, stack, "resource", key, "tearDown")
+            assert status == 200
+            invocation_id = headers["X-Invocation-Id"]
             broker.stop()
-            started = time.monotonic()
-            status, body, _ = await call(http, stack, "resource", key, "setUp")
-            assert status == 503 and "Kafka" in body["message"]
-            assert time.monotonic() - started < 10
+            for method, path in [
+                ("POST", f"/resource/{key}/setUp"),
+                ("POST", f"/resource/{key}/setUp/send"),
+                ("GET", f"/resource/{key}/state"),
+                ("GET", f"/invocations/{invocation_id}"),
+                ("GET", f"/invocations/{invocation_id}/attach"),
+            ]:
+                started = time.monotonic()
+                status, body, _ = await request(http, method, stack.url + path)
+                assert status == 503 and "Kafka" in body["message"], (path, body)
+                assert time.monotonic() - started < 10
     finally:
         broker.stop()
