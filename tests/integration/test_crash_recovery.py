@@ -7,9 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness import call, outputs_in_sending_order
+from tests.harness import Process, call, outputs_in_sending_order, wait_for
 
 pytestmark = pytest.mark.integration
+
+
+def logged(process: Process, text: str) -> Callable[[], bool]:
+    """Whether ``text`` is in the process's log yet."""
+    return lambda: text in process.log()
 
 
 def sleeping_in(name: str) -> Callable[[dict], bool]:
@@ -86,3 +91,26 @@ async def test_crash_variant_demo_gives_the_expected_answers(http, stack_factory
         if "crash point: killing the worker" in stack.worker.log():
             break
     assert "restarting" in stack.worker.log(), "the crash point never fired"
+
+
+async def test_calls_sent_around_a_restart_are_never_lost(http, stack_factory, key) -> None:
+    """A call accepted while the worker is dead, or while it recovers, runs after the restart.
+
+    Faust used to drop such records in two places during recovery (see app/faust_tuning.py);
+    the call then never ran although Kafka had it."""
+    stack = stack_factory(work_seconds=0.2).start()
+    for round_ in range(6):
+        machine_key = f"{key}-{round_}"
+        assert (await call(http, stack, "resource", machine_key, "tearDown"))[0] == 200
+        stack.worker.kill9()
+        while_recovering = round_ % 2 == 1
+        if while_recovering:
+            stack.worker.start()
+            await asyncio.sleep(1.2 + 0.2 * round_)  # about when the restarted worker recovers
+        status, sent, _ = await call(http, stack, "resource", machine_key, "setUp", suffix="/send")
+        assert status == 202
+        if not while_recovering:
+            stack.worker.start()
+        done = f"transition ends: resource/{machine_key} setUp {sent['invocationId']}"
+        await asyncio.to_thread(wait_for, logged(stack.worker, done), 20, f"round {round_}")
+        await asyncio.to_thread(stack.wait_worker_ready, round_ + 1)
