@@ -3,6 +3,7 @@
     bench/run                   all scenarios
     bench/run throughput        closed-loop load, 1 and 64 clients, transitions without sleep
     bench/run reads             closed-loop state reads, 1 and 64 clients
+    bench/run kept-results      worker memory per completed call kept for lookups
     bench/run head-of-line      200 machines x 5 s transition, called at once, 8 partitions
     bench/run recovery          kill -9 of a supervised worker -> next completed transition
     bench/run restart-large     worker restart with 100,000 machines in the table -> serving
@@ -27,7 +28,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from app.wire import Call, encode, new_invocation_id
 from bench.load import closed_loop
-from tests.harness import Broker, Stack, call, wait_for
+from tests.harness import Broker, Stack, call, rss_bytes, wait_for
 
 
 async def throughput(broker: Broker, logs: Path, seconds: float) -> None:
@@ -43,6 +44,19 @@ async def reads(broker: Broker, logs: Path, seconds: float) -> None:
         for clients in (1, 64):
             report = await closed_loop(stack.url, clients, seconds, reads=True)
             print(f"reads  {report.line()}", flush=True)
+
+
+async def kept_results(broker: Broker, logs: Path, seconds: float) -> None:
+    with Stack(broker, logs, partitions=8, work_seconds=0) as stack:
+        await closed_loop(stack.url, 64, 3, warmup=0)  # every machine exists: only results grow
+        before = rss_bytes(stack.worker.pid)
+        report = await closed_loop(stack.url, 64, seconds, warmup=0)
+        grown = rss_bytes(stack.worker.pid) - before
+        print(
+            f"kept-results  {report.calls} more calls kept for lookups: worker memory "
+            f"+{grown / 2**20:.0f} MiB, about {grown / report.calls:.0f} bytes per kept result",
+            flush=True,
+        )
 
 
 async def head_of_line(broker: Broker, logs: Path, machines: int = 200) -> None:
@@ -168,6 +182,7 @@ def _machine() -> str:
 SCENARIOS: dict[str, Callable] = {
     "throughput": throughput,
     "reads": reads,
+    "kept-results": kept_results,
     "head-of-line": head_of_line,
     "recovery": recovery,
     "restart-large": restart_large,
@@ -188,7 +203,7 @@ async def main() -> None:
             logs = Path(tmp) / "logs"
             logs.mkdir()
             for name in args.scenarios or SCENARIOS:
-                if name in ("throughput", "reads"):
+                if name in ("throughput", "reads", "kept-results"):
                     await SCENARIOS[name](broker, logs, args.seconds)
                 else:
                     await SCENARIOS[name](broker, logs)

@@ -45,6 +45,14 @@ def wait_for(
         time.sleep(interval)
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 def port_open(port: int) -> bool:
     """Whether something accepts connections on 127.0.0.1:``port``."""
     try:

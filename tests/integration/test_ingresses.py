@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from pathlib import Path
 
 import pytest
 
-from tests.harness import Stack, call, port_open, request, wait_for
+from tests.harness import Stack, call, port_open, request, rss_bytes, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of a process."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 def restart_ingress(stack: Stack) -> None:
