@@ -9,8 +9,9 @@ Commands topic, ``type`` tells the kind:
                   ``handler``, ``input`` (any JSON value, ``null`` for an empty body),
                   ``idempotencyKey`` (or ``null``) and ``notBefore`` (epoch seconds before
                   which it must not start, ``null`` to run as soon as it is its turn).
-* ``wakeup``    - a durable timer of a running transition is due: ``invocationId``, ``entry``
-                  (journal index, ``-1`` for a retry after a failure).
+* ``wakeup``    - a durable timer is due: ``invocationId``, ``entry`` (journal index of a
+                  running transition, ``-1`` for a retry after a failure, ``-2`` for a
+                  delayed call whose time has come).
 * ``step-done`` - a side-effecting step finished: ``invocationId``, ``entry``, ``result``
                   or ``error`` (with ``status`` when the step rejected the call).
 * ``query``     - a read of the machine (``invocationId`` null) or of one of its invocations:

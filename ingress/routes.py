@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from app.runtime.machine import INVOCATIONS, STATE
 from app.settings import Settings
 from app.wire import Call, Query, Result, new_invocation_id, new_query_id
 from ingress.errors import INVOCATION_HEADER, ApiError
@@ -39,10 +40,10 @@ def add_routes(app: web.Application) -> None:
     for path, handler in (
         ("/health", health),
         ("/openapi.json", openapi),
-        ("/invocations/{invocation_id}", get_invocation),
-        ("/invocations/{invocation_id}/attach", attach_invocation),
+        (f"/{INVOCATIONS}/{{invocation_id}}", get_invocation),
+        (f"/{INVOCATIONS}/{{invocation_id}}/attach", attach_invocation),
         # [^/]* admits the empty key, so that it is refused with 400 rather than "not found".
-        ("/{machine}/{key:[^/]*}/state", get_state),
+        (f"/{{machine}}/{{key:[^/]*}}/{STATE}", get_state),
     ):
         resource = app.router.add_resource(path)
         resource.add_route("GET", handler)

@@ -77,12 +77,13 @@ class CompletedInvocations:
             if entry is not None and entry["expiresAt"] <= now:
                 del self._table[invocation_id]
 
-    def recover(self, items: Iterable[tuple[str, Any]], partitions: set[int]) -> int:
-        """Rebuild the expiry schedule of ``partitions`` from the table; returns the count."""
+    def recover(self, entries: Iterable[tuple[str, Any]], partitions: set[int]) -> int:
+        """Rebuild the expiry schedule of ``partitions`` from the stored (id, entry) pairs;
+        returns how many entries ``partitions`` keep."""
         for partition in partitions:
             self._expiries[partition] = []
-        for key, value in items:
-            if key.startswith(INVOCATION_PREFIX) and value and value["partition"] in partitions:
+        for key, value in entries:
+            if value and value["partition"] in partitions:
                 self._expiries[value["partition"]].append((value["expiresAt"], key))
         for partition in partitions:
             heapq.heapify(self._expiries[partition])

@@ -145,16 +145,6 @@ def pending_effects(record: MachineRecord, now: float) -> Effects:
     return effects
 
 
-def is_known(record: MachineRecord, invocation_id: str) -> bool:
-    """Whether the invocation is running, queued or delayed on this machine."""
-    running = record.running
-    return (
-        (running is not None and running.call.invocationId == invocation_id)
-        or any(call.invocationId == invocation_id for call in record.queue)
-        or any(call.invocationId == invocation_id for call in record.scheduled)
-    )
-
-
 def _accept(
     record: MachineRecord,
     call: Call,
@@ -164,7 +154,7 @@ def _accept(
     effects: Effects,
 ) -> None:
     """Take a new call: start it, queue it, delay it, or refuse it when the machine is full."""
-    if is_known(record, call.invocationId):
+    if record.locate(call.invocationId) is not None:
         # A repeat (same idempotency key) of an accepted call: its one result answers both.
         log.info("%s %s %s repeated while pending", call.address, call.handler, call.invocationId)
         return

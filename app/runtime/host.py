@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from app.runtime.completions import CompletedInvocations, stored_result
+from app.runtime.completions import INVOCATION_PREFIX, CompletedInvocations, stored_result
 from app.runtime.deliveries import DeliveryLedger
 from app.runtime.engine import DEFAULT_MAX_WAITING, RetryPolicy, apply, pending_effects
 from app.runtime.queries import (
@@ -102,20 +102,21 @@ class MachineHost:
         Returns how many machines were re-armed and how many completed invocations are kept.
         """
         now = self._clock()
-        stored = list(stored)
         armed = 0
-        for _key, value in stored:
+        completed = []
+        for key, value in stored:
+            if key.startswith(INVOCATION_PREFIX):
+                completed.append((key, value))
             # Most machines are idle: skip them before paying for a full parse.
-            if (
-                not value
-                or not (value.get("running") or value.get("scheduled"))
-                or value.get("partition") not in partitions
+            elif (
+                value
+                and (value.get("running") or value.get("scheduled"))
+                and value.get("partition") in partitions
             ):
-                continue
-            record = MachineRecord.from_dict(value)
-            self._scheduler.arm(value["partition"], pending_effects(record, now))
-            armed += 1
-        return armed, self._completed.recover(stored, partitions)
+                record = MachineRecord.from_dict(value)
+                self._scheduler.arm(value["partition"], pending_effects(record, now))
+                armed += 1
+        return armed, self._completed.recover(completed, partitions)
 
     def revoke(self, partitions: set[int]) -> None:
         """Forget the bookkeeping of partitions handed to another worker."""

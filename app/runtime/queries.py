@@ -25,16 +25,16 @@ def machine_view(record: MachineRecord) -> dict[str, Any]:
 
 def pending_invocation_view(record: MachineRecord, invocation_id: str) -> dict[str, Any] | None:
     """Where a not yet completed invocation stands on ``record``, ``None`` if it is not there."""
-    running = record.running
-    if running is not None and running.call.invocationId == invocation_id:
-        return _describe(running.call, "running")
-    for position, call in enumerate(record.queue, start=1):
-        if call.invocationId == invocation_id:
-            return _describe(call, "queued") | {"position": position}
-    for call in record.scheduled:
-        if call.invocationId == invocation_id:
-            return _describe(call, "scheduled") | {"runAt": _timestamp(call.notBefore or 0)}
-    return None
+    found = record.locate(invocation_id)
+    if found is None:
+        return None
+    status, position, call = found
+    view = _describe(call, status)
+    if status == "queued":
+        view["position"] = position
+    elif status == "scheduled":
+        view["runAt"] = _timestamp(call.notBefore or 0)
+    return view
 
 
 def completed_invocation_view(result: Result, completed_at: float) -> dict[str, Any]:

@@ -53,6 +53,19 @@ class MachineRecord:
         """Calls accepted but not started: queued and delayed."""
         return len(self.queue) + len(self.scheduled)
 
+    def locate(self, invocation_id: str) -> tuple[str, int, Call] | None:
+        """Where a not yet completed invocation is: ``("running", 0, call)``,
+        ``("queued", position, call)`` (1 = next) or ``("scheduled", 0, call)``; else ``None``."""
+        if self.running is not None and self.running.call.invocationId == invocation_id:
+            return "running", 0, self.running.call
+        for position, call in enumerate(self.queue, start=1):
+            if call.invocationId == invocation_id:
+                return "queued", position, call
+        for call in self.scheduled:
+            if call.invocationId == invocation_id:
+                return "scheduled", 0, call
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object stored in the table."""
         running = self.running

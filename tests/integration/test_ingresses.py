@@ -46,23 +46,26 @@ async def test_restarting_one_ingress_does_not_disturb_another(http, stack_facto
     stack = stack_factory(work_seconds=0).start()
     other = await asyncio.to_thread(stack.add_ingress)
     stop = asyncio.Event()
+    answers: list[tuple[int, object, str]] = []
 
-    async def steady_load() -> list[tuple[int, object, str]]:
-        answers = []
+    async def steady_load() -> None:
         for n in itertools.count():
             if stop.is_set():
-                return answers
+                return
             machine_key = f"{key}-{n}"
             status, output, _ = await request(http, "POST", f"{other}/resource/{machine_key}/setUp")
             answers.append((status, output, machine_key))
 
+    async def answered(count: int) -> None:
+        while len(answers) < count:
+            await asyncio.sleep(0.01)
+
     load = asyncio.create_task(steady_load())
-    await asyncio.sleep(0.5)
+    await answered(10)  # the load is flowing before the restart...
     await asyncio.to_thread(restart_ingress, stack)
-    await asyncio.sleep(0.5)
+    await answered(len(answers) + 10)  # ...and keeps flowing after it
     stop.set()
-    answers = await load
-    assert len(answers) > 20
+    await load
     assert all(status == 200 and output == f"{k} is now UP" for status, output, k in answers)
     # The restarted one serves again.
     assert (await call(http, stack, "resource", f"{key}-x", "setUp"))[1] == f"{key}-x is now UP"
